@@ -1,0 +1,57 @@
+/**
+ * OpenID Connect discovery (OIDC Discovery 1.0 §4) for issuers configured without `jwks`: the metadata
+ * document names the jwks_uri. Fetched lazily, single flight, with a timeout and a size bound; the
+ * document's `issuer` must equal the configured one exactly (§4.3), or its keys are never used.
+ */
+import type { JWTVerifyGetKey } from 'jose';
+import { createRemoteKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from '../../subgraphs/kit/key-set.ts';
+
+const MAX_METADATA_BYTES = 65_536;
+
+export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, options: RemoteKeySetOptions): KeySet {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const now = options.now ?? Date.now;
+  const retryMs = Math.min(options.cooldownMs ?? 30_000, 5_000);
+  let inner: KeySet | undefined;
+  let pending: Promise<KeySet> | undefined;
+  let failedAt = Number.NEGATIVE_INFINITY;
+
+  const discover = (): Promise<KeySet> => {
+    pending ??= (async () => {
+      try {
+        const response = await fetch(discoveryUrl, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+        if (response.status !== 200) throw new Error(`discovery answered HTTP ${response.status}`);
+        const text = await response.text();
+        if (text.length > MAX_METADATA_BYTES) throw new Error('discovery document too large');
+        const metadata = JSON.parse(text) as { issuer?: unknown; jwks_uri?: unknown };
+        if (metadata.issuer !== issuer) throw new Error(`discovery document names issuer ${JSON.stringify(metadata.issuer)}, expected ${issuer}`);
+        if (typeof metadata.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
+        const jwksUrl = new URL(metadata.jwks_uri);
+        if (jwksUrl.protocol !== 'https:' && jwksUrl.protocol !== new URL(issuer).protocol) throw new Error('jwks_uri downgrades to http');
+        inner = createRemoteKeySet(jwksUrl, options);
+        options.onFetch?.({ url: discoveryUrl, ok: true });
+        return inner;
+      } catch (error) {
+        failedAt = now();
+        options.onFetch?.({ url: discoveryUrl, ok: false, error: error as Error });
+        throw new KeySetUnavailableError(`OIDC discovery for ${issuer} failed`, { cause: error });
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  };
+
+  const ready = async (): Promise<KeySet> => {
+    if (inner) return inner;
+    if (now() - failedAt < retryMs) throw new KeySetUnavailableError(`OIDC discovery for ${issuer} failed recently`);
+    return discover();
+  };
+
+  const getKey: JWTVerifyGetKey = async (header, token) => (await ready()).getKey(header, token);
+  return {
+    getKey,
+    refresh: async () => (await ready()).refresh(),
+    current: () => inner?.current(),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * JWT bearer tokens, verified with jose against the keys of the one configured issuer the token names.
+ * Checks (RFC 8725, RFC 9068): algorithm allowlist per issuer (HMAC and none never), exact iss, aud from
+ * config, exp required, nbf and iat honoured with a small explicit tolerance, lifetime bounded, typ where
+ * configured. Keys named inside the token (jwk, jku, x5u, x5c) are never used: jose only calls getKey.
+ */
+import { readFileSync } from 'node:fs';
+import { decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet } from '../../subgraphs/kit/key-set.ts';
+import type { JwtIssuerConfig } from '../config/types.ts';
+import { AuthError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { createDiscoveredKeySet } from './discovery.ts';
+import { principalFromClaims, type Principal } from './principal.ts';
+
+export interface VerifiedToken {
+  principal: Principal;
+  /** exp, in milliseconds since the epoch. */
+  expiresAtMs: number;
+}
+
+export interface JwtVerifier {
+  verify(token: string): Promise<VerifiedToken>;
+  /** Per configured issuer, its key set (for readiness and tests). */
+  readonly keySets: ReadonlyMap<string, KeySet>;
+}
+
+export interface JwtVerifierOptions {
+  log: Logger;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: JwtVerifierOptions): JwtVerifier {
+  const now = options.now ?? Date.now;
+  const byIssuer = new Map<string, { config: JwtIssuerConfig; keySet: KeySet }>();
+  for (const config of issuers) byIssuer.set(config.issuer, { config, keySet: keySetFor(config, options) });
+
+  return {
+    keySets: new Map([...byIssuer].map(([issuer, { keySet }]) => [issuer, keySet])),
+    async verify(token) {
+      // A JWS compact serialisation has exactly three parts; five is a JWE, which we never decrypt.
+      if (token.split('.').length !== 3) throw AuthError.invalidToken('not a JWS compact serialisation');
+      let unverified: JWTPayload;
+      try {
+        unverified = decodeJwt(token);
+      } catch (error) {
+        throw AuthError.invalidToken(`malformed JWT: ${(error as Error).message}`);
+      }
+      // The unverified iss only selects among configured issuers; an unknown one never causes a fetch.
+      const entry = typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss) : undefined;
+      if (!entry) throw AuthError.invalidToken(`issuer ${JSON.stringify(unverified.iss)?.slice(0, 200)} is not configured`);
+      const { config, keySet } = entry;
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, keySet.getKey, {
+          issuer: config.issuer,
+          audience: [...config.audience],
+          algorithms: [...config.algorithms],
+          ...(config.typ ? { typ: config.typ } : {}),
+          clockTolerance: Math.round(config.clockToleranceMs / 1000),
+          requiredClaims: ['exp'],
+          currentDate: new Date(now()),
+        }));
+      } catch (error) {
+        if (error instanceof KeySetUnavailableError) throw AuthError.unavailable(`keys of ${config.issuer} unavailable`, error);
+        if (error instanceof errors.JWTExpired) throw AuthError.invalidToken(`${error.code}: ${error.message}`, 'The access token expired', error);
+        const code = error instanceof errors.JOSEError ? error.code : 'ERR_UNEXPECTED';
+        throw AuthError.invalidToken(`${code}: ${(error as Error).message}`, 'The access token is invalid', error);
+      }
+      const exp = payload.exp as number;
+      const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : now();
+      if (exp * 1000 - issuedAt > config.maxLifetimeMs) {
+        throw AuthError.invalidToken(`token lifetime ${Math.round(exp - issuedAt / 1000)}s exceeds maxLifetime`);
+      }
+      return { principal: principalFromClaims(payload as Record<string, unknown>, config.issuer, config.claims), expiresAtMs: exp * 1000 };
+    },
+  };
+}
+
+function keySetFor(config: JwtIssuerConfig, { log, now }: JwtVerifierOptions): KeySet {
+  const remote = {
+    timeoutMs: config.jwksTimeoutMs,
+    cooldownMs: config.jwksCooldownMs,
+    maxAgeMs: config.jwksMaxAgeMs,
+    ...(now ? { now } : {}),
+    onFetch: (event: { url: string; ok: boolean; error?: Error; keys?: number }) =>
+      event.ok
+        ? log.info('key set fetched', { issuer: config.issuer, url: event.url, keys: event.keys })
+        : log.warn('key set fetch failed', { issuer: config.issuer, url: event.url, error: event.error }),
+  };
+  switch (config.jwks.kind) {
+    case 'file':
+      return createStaticKeySet(JSON.parse(readFileSync(config.jwks.path, 'utf8')) as JSONWebKeySet);
+    case 'url':
+      return createRemoteKeySet(new URL(config.jwks.url), remote);
+    case 'discovery':
+      return createDiscoveredKeySet(config.issuer, config.jwks.url, remote);
+  }
+}

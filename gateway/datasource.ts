@@ -1,0 +1,107 @@
+/**
+ * How the gateway talks to one subgraph: the seam where the signed identity is attached. Every fetch
+ * carries a fresh identity token for this subgraph and this exact request; of the client's headers only
+ * the allowlist survives; the body holds query, operationName and variables and nothing the client sent
+ * in `extensions`. Connections are pooled and kept alive (undici), each request bounded by a timeout.
+ */
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { Dispatcher } from 'undici';
+import { request as undiciRequest } from 'undici';
+import type { BoundRequest } from '../subgraphs/kit/contract.ts';
+import type { Principal } from './auth/principal.ts';
+import { ERROR_CATALOGUE } from './errors.ts';
+import { forwardedHeaders } from './identity/headers.ts';
+import type { IdentityMinter } from './identity/mint.ts';
+import type { Logger } from './log.ts';
+
+/** The gateway's per-request context (public API): built once, before any subgraph is called. */
+export interface GatewayContext {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly log: Logger;
+}
+
+export interface SubgraphDataSourceOptions {
+  /** The subgraph's name in the supergraph: the `aud` of its identity tokens. */
+  name: string;
+  url: string;
+  timeoutMs: number;
+  dispatcher: Dispatcher;
+  mint: IdentityMinter;
+  identityHeader: string;
+  forwardHeaders: readonly string[];
+  /** Who the gateway is when it calls on its own behalf (health checks, schema loading). */
+  servicePrincipal: Principal;
+  log: Logger;
+}
+
+const INCOMING_OPERATION = 'incoming operation';
+const MAX_RESPONSE_BYTES = 32 * 1_048_576;
+
+export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
+  readonly #options: SubgraphDataSourceOptions;
+
+  constructor(options: SubgraphDataSourceOptions) {
+    this.#options = options;
+  }
+
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const { name, url, timeoutMs, dispatcher, mint, identityHeader } = this.#options;
+    const { query, operationName, variables } = options.request;
+    if (!query) throw new Error('subgraph request without a query');
+    const bound: BoundRequest = { query, operationName: operationName ?? null, variables: variables ?? {} };
+
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    let log = this.#options.log;
+    let principal = this.#options.servicePrincipal;
+    // @apollo/gateway does not export the GraphQLDataSourceRequestKind enum; its value is this string.
+    if ((options.kind as string) === INCOMING_OPERATION && 'incomingRequestContext' in options) {
+      const context = options.context;
+      principal = context.principal;
+      log = context.log;
+      const incoming = options.incomingRequestContext.request.http?.headers;
+      if (incoming) for (const [header, value] of forwardedHeaders(incoming, this.#options.forwardHeaders)) headers[header] = value;
+      headers['x-request-id'] = context.requestId;
+    }
+    headers[identityHeader] = await mint(principal, name, bound);
+
+    let statusCode: number;
+    let text: string;
+    try {
+      const response = await undiciRequest(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(bound),
+        dispatcher,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      statusCode = response.statusCode;
+      if (Number(response.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES) {
+        response.body.destroy();
+        throw new Error('response too large');
+      }
+      text = await response.body.text();
+    } catch (error) {
+      log.warn('subgraph request failed', { subgraph: name, error });
+      return unavailable(name);
+    }
+    if (statusCode < 200 || statusCode >= 300) {
+      // The body may say why (e.g. our identity token was refused); it belongs in the log, not the response.
+      log.warn('subgraph answered an error status', { subgraph: name, status: statusCode, body: text.slice(0, 500) });
+      return unavailable(name);
+    }
+    try {
+      const body = JSON.parse(text) as GatewayGraphQLResponse;
+      if (typeof body !== 'object' || body === null) throw new Error('not an object');
+      return body;
+    } catch (error) {
+      log.warn('subgraph answered invalid JSON', { subgraph: name, error });
+      return unavailable(name);
+    }
+  }
+}
+
+function unavailable(subgraph: string): GatewayGraphQLResponse {
+  return { errors: [{ message: ERROR_CATALOGUE.SUBGRAPH_UNAVAILABLE.message, extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph } }] as never };
+}

@@ -1,0 +1,91 @@
+/**
+ * The closed catalogue of errors clients can see (DESIGN.md "Errors clients see"), with HTTP status and
+ * a client-safe message. Details (jose's code, the failed claim) go to the log only.
+ */
+import { GraphQLError } from 'graphql';
+
+export const ERROR_CATALOGUE = {
+  /** Credential invalid, or missing while anonymous access is off; also a denied field with no principal. */
+  UNAUTHENTICATED: { status: 401, message: 'Authentication failed' },
+  /** A denied field: the principal lacks scopes or a policy. */
+  FORBIDDEN: { status: 200, message: 'Forbidden' },
+  /** The identity provider cannot be reached and no cached key can decide. */
+  AUTH_UNAVAILABLE: { status: 503, message: 'Authentication is temporarily unavailable' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  /** Malformed HTTP request (body too large, not JSON, unsupported method). */
+  BAD_REQUEST: { status: 400, message: 'Bad request' },
+  /** A subgraph could not be reached or answered an error status; the rest of the operation still runs. */
+  SUBGRAPH_UNAVAILABLE: { status: 200, message: 'A service this operation needs is unavailable' },
+  /** Anything unexpected; the log has the detail under the same request id. */
+  INTERNAL_SERVER_ERROR: { status: 500, message: 'Unexpected error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** RFC 6750 §3.1 error values of a Bearer challenge. */
+export type BearerError = 'invalid_request' | 'invalid_token';
+
+/**
+ * Authentication refused or could not complete. `description` may be shown to the client (in
+ * error_description); `reason` is server-only.
+ */
+export class AuthError extends Error {
+  readonly code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE';
+  /** undefined: credentials were missing (challenge without error). */
+  readonly bearerError: BearerError | undefined;
+  readonly description: string;
+  readonly reason: string;
+  constructor(
+    code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE',
+    init: { bearerError?: BearerError; description: string; reason: string; cause?: unknown },
+  ) {
+    super(init.reason, { cause: init.cause });
+    this.name = 'AuthError';
+    this.code = code;
+    this.bearerError = init.bearerError;
+    this.description = init.description;
+    this.reason = init.reason;
+  }
+
+  static invalidToken(reason: string, description = 'The access token is invalid', cause?: unknown): AuthError {
+    return new AuthError('UNAUTHENTICATED', { bearerError: 'invalid_token', description, reason, cause });
+  }
+  static invalidRequest(reason: string, description: string): AuthError {
+    return new AuthError('UNAUTHENTICATED', { bearerError: 'invalid_request', description, reason });
+  }
+  static missing(): AuthError {
+    return new AuthError('UNAUTHENTICATED', { description: 'Authentication required', reason: 'no credentials and anonymous access is off' });
+  }
+  static unavailable(reason: string, cause?: unknown): AuthError {
+    return new AuthError('AUTH_UNAVAILABLE', { description: ERROR_CATALOGUE.AUTH_UNAVAILABLE.message, reason, cause });
+  }
+}
+
+/** Seconds a client should wait after AUTH_UNAVAILABLE. */
+export const AUTH_RETRY_AFTER_SECONDS = 5;
+
+/** The HTTP head (status, headers) and GraphQL error an AuthError becomes. */
+export function authErrorResponse(error: AuthError, realm: string): { status: number; headers: Record<string, string>; error: GraphQLError } {
+  if (error.code === 'AUTH_UNAVAILABLE') {
+    return {
+      status: 503,
+      headers: { 'retry-after': String(AUTH_RETRY_AFTER_SECONDS) },
+      error: new GraphQLError(ERROR_CATALOGUE.AUTH_UNAVAILABLE.message, { extensions: { code: 'AUTH_UNAVAILABLE' } }),
+    };
+  }
+  // RFC 6750 §3: a challenge without `error` when no credentials were sent.
+  const challenge = error.bearerError
+    ? `Bearer realm="${realm}", error="${error.bearerError}", error_description="${error.description}"`
+    : `Bearer realm="${realm}"`;
+  return {
+    status: 401,
+    headers: { 'www-authenticate': challenge },
+    error: new GraphQLError(error.description, { extensions: { code: 'UNAUTHENTICATED' } }),
+  };
+}
+
+/** A GraphQLError with the catalogue's message and HTTP status, for Apollo (`extensions.http`). */
+export function catalogueError(code: ErrorCode, extra: Record<string, unknown> = {}): GraphQLError {
+  const entry = ERROR_CATALOGUE[code];
+  return new GraphQLError(entry.message, { extensions: { code, ...extra, http: { status: entry.status } } });
+}

@@ -1,0 +1,243 @@
+/**
+ * The gateway service: Apollo Server + Apollo Gateway behind a small node:http front that answers health,
+ * readiness and the identity JWKS, bounds the body, authenticates once, then hands the request to Apollo.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { Agent } from 'undici';
+import type { Principal } from './auth/principal.ts';
+import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
+import type { GatewayConfig } from './config/types.ts';
+import { SubgraphDataSource, type GatewayContext } from './datasource.ts';
+import { AuthError, ERROR_CATALOGUE, authErrorResponse } from './errors.ts';
+import { loadIdentityKeys, type IdentityKeys } from './identity/keys.ts';
+import { createIdentityMinter } from './identity/mint.ts';
+import { apolloLogger, createLogger, type Logger } from './log.ts';
+import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
+import { readBody, sendJson } from '../subgraphs/kit/http.ts';
+
+export interface GatewayOptions {
+  log?: Logger;
+  /** Clock, for tests. */
+  now?: () => number;
+  /** Supergraph file poll interval in ms. Default 1000. */
+  supergraphPollMs?: number;
+}
+
+export interface RunningGateway {
+  /** http://host:port */
+  url: string;
+  server: Server;
+  authenticator: Authenticator;
+  keys: IdentityKeys;
+  /** Stops accepting, drains in-flight requests (up to shutdownGrace), then closes everything. */
+  close(): Promise<void>;
+}
+
+export class BootError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BootError';
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
+  const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const keys = await loadIdentityKeys(config.identity, log);
+  const supergraph = supergraphFromFile(config.supergraph, log, options.supergraphPollMs);
+  const declared = supergraphSubgraphs(supergraph.initial);
+  const unknown = Object.keys(config.subgraphs).filter((name) => !declared.has(name));
+  if (unknown.length > 0) {
+    throw new BootError(`subgraphs: ${unknown.join(', ')} not in the supergraph (it has ${[...declared.keys()].join(', ')}); fix the name or recompose`);
+  }
+
+  const authenticator = createAuthenticator(config.auth, { log, ...(options.now ? { now: options.now } : {}) });
+  const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...(options.now ? { now: options.now } : {}) });
+  const servicePrincipal: Principal = Object.freeze({
+    subject: config.identity.issuer,
+    issuer: undefined,
+    method: 'service',
+    scopes: [],
+    roles: [],
+    tenant: undefined,
+    clientId: undefined,
+    expiresAt: undefined,
+  });
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphDefaults.maxConnections });
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraph.hook,
+    logger: apolloLogger(log),
+    buildService: ({ name, url }) =>
+      new SubgraphDataSource({
+        name,
+        url: config.subgraphs[name]?.url ?? (url as string),
+        timeoutMs: config.subgraphs[name]?.timeoutMs ?? config.subgraphDefaults.timeoutMs,
+        dispatcher,
+        mint,
+        identityHeader: config.identity.header,
+        forwardHeaders: config.forwardHeaders,
+        servicePrincipal,
+        log,
+      }),
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger: apolloLogger(log),
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: !config.production,
+    hideSchemaDetailsFromClientErrors: config.production,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    formatError: config.production ? maskUnexpected : (formatted) => formatted,
+    plugins: [
+      {
+        async requestDidStart() {
+          return {
+            async didEncounterErrors({ errors, contextValue }) {
+              for (const error of errors) {
+                const code = error.extensions?.code;
+                if (code === undefined || code === 'INTERNAL_SERVER_ERROR') contextValue.log.error('operation error', { error: error.originalError ?? error });
+              }
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  let draining = false;
+  let inflight = 0;
+  let idle: (() => void) | undefined;
+  const jwksBody = JSON.stringify(keys.jwks);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && url.pathname === '/readyz') return sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ready' });
+    if (req.method === 'GET' && url.pathname === '/.well-known/jwks.json') {
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=60' });
+      res.end(jwksBody);
+      return;
+    }
+    if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, errorBody('BAD_REQUEST', 'Not found'));
+
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const requestLog = log.child({ requestId });
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return sendJson(res, 405, errorBody('BAD_REQUEST', 'Only POST is accepted'));
+    }
+    const raw = await readBody(req, config.limits.bodyBytes);
+    if (raw === undefined) return sendJson(res, 413, errorBody('BAD_REQUEST', `Request body exceeds ${config.limits.bodyBytes} bytes`));
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return sendJson(res, 400, errorBody('BAD_REQUEST', 'Request body is not valid JSON'));
+    }
+
+    let principal: Principal;
+    try {
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: url.search });
+    } catch (error) {
+      const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
+      requestLog[authError.code === 'AUTH_UNAVAILABLE' ? 'warn' : 'info']('authentication refused', {
+        code: authError.code,
+        reason: authError.reason,
+        cause: authError.cause,
+      });
+      const { status, headers, error: graphQLError } = authErrorResponse(authError, config.auth.realm);
+      return sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers);
+    }
+
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const context: GatewayContext = { requestId, principal, log: requestLog };
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: 'POST', headers, search: url.search, body },
+      context: async () => context,
+    });
+    res.statusCode = response.status ?? 200;
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
+    inflight++;
+    res.once('close', () => {
+      inflight--;
+      if (inflight === 0) idle?.();
+    });
+    handle(req, res).catch((error: unknown) => {
+      log.error('unhandled request error', { error });
+      if (!res.headersSent) sendJson(res, 500, errorBody('INTERNAL_SERVER_ERROR', ERROR_CATALOGUE.INTERNAL_SERVER_ERROR.message));
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    authenticator,
+    keys,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inflight > 0) {
+          await Promise.race([
+            new Promise<void>((resolve) => (idle = resolve)),
+            new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref()),
+          ]);
+        }
+        server.closeAllConnections();
+        await closed;
+        await apollo.stop();
+        await dispatcher.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function errorBody(code: keyof typeof ERROR_CATALOGUE, message: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/** Production: anything without a catalogue code becomes INTERNAL_SERVER_ERROR with no detail. */
+function maskUnexpected(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+  if (error instanceof GraphQLError && error.extensions?.code === undefined && !error.originalError) return formatted;
+  return { message: ERROR_CATALOGUE.INTERNAL_SERVER_ERROR.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

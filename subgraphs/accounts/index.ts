@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+import { createLoader, type SubgraphContext } from '../kit/index.ts';
+import type { ExampleSubgraph } from '../example.ts';
+import { AccountsStore, type User } from './store.ts';
+
+export type AccountsLoaders = ReturnType<typeof accountsLoaders>;
+type Context = SubgraphContext<AccountsLoaders>;
+
+const accountsLoaders = (store: AccountsStore) => ({ users: createLoader((ids: readonly string[]) => store.findUsersByIds(ids)) });
+
+export function createAccountsSubgraph(store = new AccountsStore()): ExampleSubgraph<AccountsLoaders, AccountsStore> {
+  const typeDefs = parse(readFileSync(new URL('../../schema/accounts.graphql', import.meta.url), 'utf8'));
+  const resolvers = {
+    Query: {
+      me: (_: unknown, __: unknown, { identity, loaders }: Context) =>
+        identity.subject === undefined ? null : loaders.users.load(identity.subject),
+      user: (_: unknown, { id }: { id: string }, { loaders }: Context) => loaders.users.load(id),
+      users: async (_: unknown, __: unknown, { loaders }: Context) => {
+        const users = await store.listUsers();
+        for (const user of users) loaders.users.prime(user.id, user);
+        return users;
+      },
+    },
+    User: {
+      __resolveReference: (ref: Pick<User, 'id'>, { loaders }: Context) => loaders.users.load(ref.id),
+    },
+  };
+  return {
+    name: 'accounts',
+    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
+    store,
+    loaders: () => accountsLoaders(store),
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The errors a subgraph built with the kit can answer with. The codes are the ones of the gateway's
+ * catalogue (DESIGN.md), so a client sees the same vocabulary wherever a refusal comes from.
+ */
+import { GraphQLError } from 'graphql';
+
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  AUTH_UNAVAILABLE: 'AUTH_UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * An identity token was missing or did not verify. `reason` is server-only detail for the log (jose's
+ * code, the failed claim); the client only ever sees "Request did not come through the gateway".
+ */
+export class IdentityError extends Error {
+  readonly code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE';
+  readonly reason: string;
+  constructor(code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE', reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'IdentityError';
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+/** The client-facing form of an IdentityError: a GraphQLError with its HTTP status (Apollo `extensions.http`). */
+export function identityErrorToGraphQL(error: IdentityError): GraphQLError {
+  if (error.code === 'AUTH_UNAVAILABLE') {
+    return new GraphQLError('Identity verification is temporarily unavailable', {
+      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: 503, headers: new Map([['retry-after', '5']]) } },
+    });
+  }
+  return new GraphQLError('Request did not come through the gateway', {
+    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+  });
+}

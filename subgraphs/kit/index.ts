@@ -1,0 +1,27 @@
+/**
+ * frontdesk subgraph kit — public API. The only module subgraph teams import.
+ */
+export {
+  IDENTITY_HEADER,
+  IDENTITY_TOKEN_TYPE,
+  IDENTITY_ALGORITHMS,
+  requestBinding,
+  canonicalJson,
+  type AuthMethod,
+  type BoundRequest,
+  type IdentityClaims,
+} from './contract.ts';
+export {
+  createIdentityVerifier,
+  createMemoryReplayStore,
+  type Identity,
+  type IdentityVerifier,
+  type IdentityVerifierOptions,
+  type ReplayStore,
+  type HeaderSource,
+} from './identity.ts';
+export { createContextFactory, isSdlOnlyQuery, type SubgraphContext, type SubgraphContextOptions, type ContextRequest } from './context.ts';
+export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
+export { createLoader } from './loaders.ts';
+export { ErrorCode, IdentityError } from './errors.ts';
+export { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from './key-set.ts';

@@ -1,0 +1,179 @@
+/**
+ * Verification keys from a JSON Web Key Set, for jose's `jwtVerify`. Used by the kit (the gateway's
+ * keys) and by the gateway (each identity provider's keys).
+ *
+ * Why not jose's createRemoteJWKSet: once its cache is older than `cacheMaxAge` a failed refetch fails
+ * every verification, its cooldown restarts only on a successful fetch (so a down provider is asked again
+ * on every unknown `kid`), and it reads a response of any size. Here:
+ * - one fetch in flight at a time, shared by every waiting request (single flight);
+ * - an unknown `kid` causes at most one fetch per `cooldownMs`, counted from the last attempt, success
+ *   or failure, so a flood of random `kid`s cannot make us hammer the provider;
+ * - stale keys keep verifying while a background refresh runs, and while the provider is down;
+ * - responses are bounded (`maxBytes`) and time-limited (`timeoutMs`).
+ */
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+
+export interface RemoteKeySetOptions {
+  /** Fetch timeout in milliseconds. Default is 5000 (5 seconds). */
+  timeoutMs?: number;
+  /** Minimum time between two fetches caused by an unknown `kid`, in milliseconds. Default is 30000. */
+  cooldownMs?: number;
+  /** Age after which keys are refreshed in the background, in milliseconds. Default is 600000 (10 min). */
+  maxAgeMs?: number;
+  /** Largest accepted key set response, in bytes. Default is 262144 (256 KiB). */
+  maxBytes?: number;
+  /** Clock, for tests. Default is Date.now. */
+  now?: () => number;
+  /** Called after every fetch attempt, for logs and metrics. */
+  onFetch?: (event: { url: string; ok: boolean; error?: Error; keys?: number }) => void;
+}
+
+/** The key set could not be obtained at all (never fetched successfully): callers answer 503. */
+export class KeySetUnavailableError extends Error {
+  readonly code = 'ERR_KEY_SET_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeySetUnavailableError';
+  }
+}
+
+export interface KeySet {
+  /** The resolver to pass to jose's `jwtVerify`. */
+  readonly getKey: JWTVerifyGetKey;
+  /** Fetches now (single flight); resolves when the key set is current. Rejects when the fetch fails. */
+  refresh(): Promise<void>;
+  /** The currently cached set, if any. */
+  current(): JSONWebKeySet | undefined;
+}
+
+type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
+
+/** A static key set, e.g. read from a file at boot. */
+export function createStaticKeySet(jwks: JSONWebKeySet): KeySet {
+  const local = createLocalJWKSet(jwks);
+  return { getKey: local, refresh: async () => {}, current: () => local.jwks() };
+}
+
+export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}): KeySet {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const cooldownMs = options.cooldownMs ?? 30_000;
+  const maxAgeMs = options.maxAgeMs ?? 600_000;
+  const maxBytes = options.maxBytes ?? 262_144;
+  const now = options.now ?? Date.now;
+
+  let local: LocalKeySet | undefined;
+  let fetchedAt = Number.NEGATIVE_INFINITY; // last successful fetch
+  let attemptedAt = Number.NEGATIVE_INFINITY; // last attempt, success or not
+  let lastAttemptFailed = false;
+  let pending: Promise<void> | undefined;
+
+  const refresh = (): Promise<void> => {
+    pending ??= (async () => {
+      attemptedAt = now();
+      try {
+        const jwks = await fetchKeySet(url, timeoutMs, maxBytes);
+        local = createLocalJWKSet(jwks);
+        fetchedAt = now();
+        lastAttemptFailed = false;
+        options.onFetch?.({ url: url.href, ok: true, keys: jwks.keys.length });
+      } catch (cause) {
+        lastAttemptFailed = true;
+        const error = cause instanceof Error ? cause : new Error(String(cause));
+        options.onFetch?.({ url: url.href, ok: false, error });
+        throw error;
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  };
+
+  const unavailable = (cause?: unknown) =>
+    new KeySetUnavailableError(`key set ${url.href} is unavailable`, { cause });
+
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    if (!local) {
+      // Cold: nothing to verify with. Fail fast while the last attempt is recent and failed.
+      if (lastAttemptFailed && now() - attemptedAt < Math.min(cooldownMs, 5_000)) throw unavailable();
+      try {
+        await refresh();
+      } catch (cause) {
+        throw unavailable(cause);
+      }
+    } else if (now() - fetchedAt > maxAgeMs && now() - attemptedAt > Math.min(cooldownMs, maxAgeMs)) {
+      // Stale: keep serving what we have, refresh behind the request.
+      refresh().catch(() => {});
+    }
+    try {
+      return await (local as LocalKeySet)(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (now() - attemptedAt < cooldownMs) {
+        // A recent attempt failed: we cannot tell whether the kid is new, so we are unavailable, not "invalid".
+        if (lastAttemptFailed) throw unavailable();
+        throw error;
+      }
+      try {
+        await refresh();
+      } catch (cause) {
+        throw unavailable(cause);
+      }
+      return (local as LocalKeySet)(header, token);
+    }
+  };
+
+  return { getKey, refresh, current: () => local?.jwks() };
+}
+
+async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promise<JSONWebKeySet> {
+  const response = await fetch(url, {
+    redirect: 'manual', // a key set URL that redirects is a misconfiguration or an attack; never follow
+    headers: { accept: 'application/jwk-set+json, application/json' },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new Error(`key set fetch answered HTTP ${response.status}`);
+  }
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new Error(`key set response of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
+  }
+  const text = await readBounded(response, maxBytes);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('key set response is not JSON');
+  }
+  if (!isKeySet(json)) throw new Error('key set response has no "keys" array of objects');
+  return json;
+}
+
+async function readBounded(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new Error(`key set response exceeds the ${maxBytes}-byte limit`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function isKeySet(value: unknown): value is JSONWebKeySet {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as { keys?: unknown }).keys) &&
+    (value as { keys: unknown[] }).keys.every((key) => typeof key === 'object' && key !== null && !Array.isArray(key))
+  );
+}
