@@ -1,6 +1,15 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // Node resolves `graphql` to its CommonJS build (graphql 16 has no "exports"), and so do the Apollo
+    // packages; Vite would pick the ESM build for our files. Two graphql realms break instanceof checks
+    // ("Cannot use GraphQLObjectType from another module or realm"), so tests use the build Node uses.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
