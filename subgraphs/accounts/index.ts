@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { createLoader, type SubgraphContext } from '../kit/index.ts';
+import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '../kit/index.ts';
+import { isAdmin } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { AccountsStore, type User } from './store.ts';
 
@@ -29,7 +30,13 @@ export function createAccountsSubgraph(store = new AccountsStore()): ExampleSubg
   };
   return {
     name: 'accounts',
-    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
+    schema: applyAuthorization<Context>(buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }), {
+      policies: {
+        // "a user may read their own email": the policy sees the User being resolved.
+        self: ((identity, { parent }) => identity.subject !== undefined && identity.subject === (parent as User).id) as Policy<Context>,
+        admin: isAdmin,
+      },
+    }),
     store,
     loaders: () => accountsLoaders(store),
   };

@@ -112,7 +112,9 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
         throw new IdentityError('UNAUTHENTICATED', 'identity token is bound to another request (rbh mismatch)');
       }
       const identity = toIdentity(payload);
-      if (replay && !(await replay.remember(identity.tokenId, identity.expiresAt))) {
+      // Remember the jti for as long as jwtVerify would still accept the token: expiry plus clock tolerance.
+      const acceptedUntil = new Date(identity.expiresAt.getTime() + clockTolerance * 1000);
+      if (replay && !(await replay.remember(identity.tokenId, acceptedUntil))) {
         throw new IdentityError('UNAUTHENTICATED', `identity token replayed (jti ${identity.tokenId})`);
       }
       return identity;

@@ -25,3 +25,11 @@ export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
 export { createLoader } from './loaders.ts';
 export { ErrorCode, IdentityError } from './errors.ts';
 export { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from './key-set.ts';
+export {
+  applyAuthorization,
+  AUTHZ_SPEC_URL,
+  AUTHZ_DIRECTIVES_SDL,
+  AUTHZ_LINK_SDL,
+  type AuthorizationOptions,
+  type Policy,
+} from './authz/index.ts';

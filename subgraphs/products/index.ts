@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
-import { createLoader, type SubgraphContext } from '../kit/index.ts';
+import { applyAuthorization, createLoader, type SubgraphContext } from '../kit/index.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { ProductsStore, type Product } from './store.ts';
 
@@ -35,7 +35,7 @@ export function createProductsSubgraph(store = new ProductsStore()): ExampleSubg
   };
   return {
     name: 'products',
-    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
+    schema: applyAuthorization<Context>(buildSubgraphSchema({ typeDefs, resolvers: resolvers as never })),
     store,
     loaders: () => productsLoaders(store),
   };

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import DataLoader from 'dataloader';
 import { GraphQLError, parse } from 'graphql';
-import { createLoader, type SubgraphContext } from '../kit/index.ts';
+import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '../kit/index.ts';
+import { isAdmin } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { ReviewsStore, type Review } from './store.ts';
 
@@ -35,9 +36,8 @@ export function createReviewsSubgraph(store = new ReviewsStore()): ExampleSubgra
     },
     Mutation: {
       createReview: async (_: unknown, args: { upc: string; body: string; rating: number }, { identity }: Context) => {
-        if (identity.subject === undefined) {
-          throw new GraphQLError('You must be signed in to review', { extensions: { code: 'UNAUTHENTICATED' } });
-        }
+        // @requiresScopes(reviews:write) already refused anonymous callers; a service identity has no scopes.
+        if (identity.subject === undefined) throw new GraphQLError('A review needs an author', { extensions: { code: 'UNAUTHENTICATED' } });
         if (!Number.isInteger(args.rating) || args.rating < 1 || args.rating > 5) throw badInput('rating must be 1 to 5');
         if (args.body.trim().length === 0 || args.body.length > MAX_BODY_LENGTH) {
           throw badInput(`body must be 1 to ${MAX_BODY_LENGTH} characters`);
@@ -49,7 +49,16 @@ export function createReviewsSubgraph(store = new ReviewsStore()): ExampleSubgra
   };
   return {
     name: 'reviews',
-    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
+    schema: applyAuthorization<Context>(buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }), {
+      policies: {
+        // The policy sees the mutation's arguments and the request's loaders: "the author may delete it".
+        review_author: (async (identity, { args, context }) => {
+          const review = await context.loaders.reviews.load(String(args.id));
+          return review !== null && identity.subject !== undefined && review.authorId === identity.subject;
+        }) as Policy<Context>,
+        admin: isAdmin,
+      },
+    }),
     store,
     loaders: () => reviewsLoaders(store),
   };

@@ -1,0 +1,94 @@
+/**
+ * Reads the authorization requirements declared on a schema's fields and types.
+ */
+import {
+  getNamedType,
+  isEnumType,
+  isInterfaceType,
+  isObjectType,
+  isScalarType,
+  Kind,
+  type ConstDirectiveNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLInterfaceType,
+} from 'graphql';
+
+/** Every condition must hold (AND); each condition is an OR of AND-sets. */
+export interface Requirements {
+  authenticated: boolean;
+  /** Each entry is one @requiresScopes: satisfied when any inner set is fully held. */
+  scopes: string[][][];
+  /** Each entry is one @policy: satisfied when every policy of any inner set allows. */
+  policies: string[][][];
+}
+
+export const NONE: Requirements = Object.freeze({ authenticated: false, scopes: [], policies: [] }) as Requirements;
+
+export function isEmpty(requirements: Requirements): boolean {
+  return !requirements.authenticated && requirements.scopes.length === 0 && requirements.policies.length === 0;
+}
+
+export function merge(...all: Requirements[]): Requirements {
+  return {
+    authenticated: all.some((r) => r.authenticated),
+    scopes: all.flatMap((r) => r.scopes),
+    policies: all.flatMap((r) => r.policies),
+  };
+}
+
+function fromDirectives(directives: readonly ConstDirectiveNode[] | undefined): Requirements {
+  const out: Requirements = { authenticated: false, scopes: [], policies: [] };
+  for (const directive of directives ?? []) {
+    const name = directive.name.value;
+    if (name === 'authenticated') out.authenticated = true;
+    else if (name === 'requiresScopes') out.scopes.push(listOfLists(directive, 'scopes'));
+    else if (name === 'policy') out.policies.push(listOfLists(directive, 'policies'));
+  }
+  return out;
+}
+
+function listOfLists(directive: ConstDirectiveNode, argument: string): string[][] {
+  const value = directive.arguments?.find((arg) => arg.name.value === argument)?.value;
+  if (value?.kind !== Kind.LIST) throw new TypeError(`@${directive.name.value}(${argument}:) must be a list of lists of strings`);
+  return value.values.map((inner) => {
+    // GraphQL input coercion lets a single value stand for a one-item list.
+    const items = inner.kind === Kind.LIST ? inner.values : [inner];
+    return items.map((item) => {
+      if (item.kind !== Kind.STRING) throw new TypeError(`@${directive.name.value}(${argument}:) must hold strings`);
+      return item.value;
+    });
+  });
+}
+
+/** Requirements declared on a type itself (object, interface, scalar, enum), including its extensions. */
+export function typeRequirements(type: GraphQLNamedType): Requirements {
+  if (!(isObjectType(type) || isInterfaceType(type) || isScalarType(type) || isEnumType(type))) return NONE;
+  const nodes = [type.astNode, ...type.extensionASTNodes];
+  return merge(...nodes.map((node) => fromDirectives(node?.directives)));
+}
+
+/** Requirements of a field as declared: on the field itself and on the same field of its interfaces. */
+export function fieldRequirements(type: GraphQLObjectType | GraphQLInterfaceType, field: GraphQLField<unknown, unknown>): Requirements {
+  const own = fromDirectives(field.astNode?.directives);
+  const inherited = type.getInterfaces().map((iface) => {
+    const ifaceField = iface.getFields()[field.name];
+    return ifaceField ? fromDirectives(ifaceField.astNode?.directives) : NONE;
+  });
+  return merge(own, ...inherited);
+}
+
+/** What a field's return type demands at the field: its authenticated and scope rules (policies apply on its own fields). */
+export function returnTypeRequirements(field: GraphQLField<unknown, unknown>): Requirements {
+  const named = getNamedType(field.type);
+  const declared = typeRequirements(named);
+  // Scalars and enums have no fields of their own, so their policies are checked here, on the field.
+  if (isScalarType(named) || isEnumType(named)) return declared;
+  return { authenticated: declared.authenticated, scopes: declared.scopes, policies: [] };
+}
+
+/** Every policy name the requirements mention. */
+export function policyNames(requirements: Requirements): string[] {
+  return requirements.policies.flat(2);
+}
