@@ -34,6 +34,8 @@ export interface SubgraphDataSourceOptions {
   /** Who the gateway is when it calls on its own behalf (health checks, schema loading). */
   servicePrincipal: Principal;
   log: Logger;
+  /** Production: strip stack traces a subgraph in development mode would put in its errors. Default false. */
+  production?: boolean;
 }
 
 const INCOMING_OPERATION = 'incoming operation';
@@ -94,11 +96,20 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     try {
       const body = JSON.parse(text) as GatewayGraphQLResponse;
       if (typeof body !== 'object' || body === null) throw new Error('not an object');
+      if (this.#options.production && Array.isArray(body.errors)) body.errors.forEach(stripDebugDetail);
       return body;
     } catch (error) {
       log.warn('subgraph answered invalid JSON', { subgraph: name, error });
       return unavailable(name);
     }
+  }
+}
+
+/** Apollo Gateway passes subgraph error extensions through to the client; debug detail must not ride along. */
+function stripDebugDetail(error: { extensions?: Record<string, unknown> }): void {
+  if (error.extensions) {
+    delete error.extensions.stacktrace;
+    delete error.extensions.exception;
   }
 }
 

@@ -85,6 +85,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         forwardHeaders: config.forwardHeaders,
         servicePrincipal,
         log,
+        production: config.production,
       }),
   });
 
