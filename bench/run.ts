@@ -1,0 +1,217 @@
+/**
+ * `npm run bench`: frontdesk against plain Apollo Gateway, side by side in one run, on loopback.
+ *
+ * Three example subgraph processes (verifying identity tokens and enforcing directives), two gateways on
+ * the same supergraph and the same subgraphs, and a load generator process. The gateway under load gets
+ * core 0 (taskset) to itself; subgraphs and the load generator share core 1. Rounds alternate A B A B
+ * after a warm-up; the table shows medians over rounds and the frontdesk/baseline ratios.
+ *
+ * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_CONNECTIONS
+ * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
+const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
+const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111 };
+
+export const QUERIES = {
+  'single-subgraph': '{ topProducts(first: 5) { upc name price inStock } }',
+  'cross-subgraph': '{ topProducts(first: 5) { name price reviews { rating body author { username } } } }',
+} as const;
+
+const twoCores = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSync('/usr/bin/taskset');
+const children: ChildProcess[] = [];
+
+function spawnPinned(core: number, args: string[], env: Record<string, string>): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', ...args];
+  const [command, ...rest] = twoCores ? ['taskset', '-c', String(core), ...node] : node;
+  const child = spawn(command as string, rest, { cwd: ROOT, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+function firstJsonLine(child: ChildProcess, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no ready line within ${timeoutMs} ms: ${err}`)), timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => void (err += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      for (const line of out.split('\n')) {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (parsed.ready || parsed.msg === 'gateway listening' || 'rps' in parsed) {
+            clearTimeout(timer);
+            resolve(parsed);
+            return;
+          }
+        } catch {
+          // not a complete JSON line yet
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-bench-'));
+  // The users' identity provider: an ES256 key whose JWKS the gateway reads from a file.
+  const idp = await generateKeyPair('ES256', { extractable: true });
+  const idpJwks = join(dir, 'idp-jwks.json');
+  writeFileSync(idpJwks, JSON.stringify({ keys: [{ ...(await exportJWK(idp.publicKey)), kid: 'bench-idp', alg: 'ES256', use: 'sig' }] }));
+  const tokens: string[] = [];
+  for (let i = 0; i < TOKEN_POOL; i++) {
+    tokens.push(
+      await new SignJWT({ scope: 'products:read', roles: ['customer'] })
+        .setProtectedHeader({ alg: 'ES256', kid: 'bench-idp', typ: 'at+jwt' })
+        .setIssuer('https://idp.bench')
+        .setAudience('shop-api')
+        .setSubject(`u${1 + (i % 40)}-${i}`)
+        .setIssuedAt()
+        .setExpirationTime('2h')
+        .setJti(randomUUID())
+        .sign(idp.privateKey),
+    );
+  }
+  // The gateway's identity key, and its public half for the subgraphs.
+  const gatewayKey = await generateKeyPair('EdDSA', { extractable: true });
+  const privateJwk = { ...(await exportJWK(gatewayKey.privateKey)), kid: 'bench-gw', alg: 'EdDSA' };
+  const { d: _d, ...publicJwk } = privateJwk;
+  writeFileSync(join(dir, 'identity-key.json'), JSON.stringify(privateJwk));
+  const gatewayJwks = join(dir, 'gateway-jwks.json');
+  writeFileSync(gatewayJwks, JSON.stringify({ keys: [{ ...publicJwk, use: 'sig' }] }));
+
+  const supergraph = readFileSync(join(ROOT, 'schema/supergraph.graphql'), 'utf8')
+    .replace('127.0.0.1:4001', `127.0.0.1:${PORTS.accounts}`)
+    .replace('127.0.0.1:4002', `127.0.0.1:${PORTS.products}`)
+    .replace('127.0.0.1:4003', `127.0.0.1:${PORTS.reviews}`);
+  const supergraphFile = join(dir, 'supergraph.graphql');
+  writeFileSync(supergraphFile, supergraph);
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `listen: { host: 127.0.0.1, port: ${PORTS.frontdesk} }
+supergraph: ${supergraphFile}
+logLevel: warn
+auth:
+  anonymous: false
+  jwt:
+    - issuer: https://idp.bench
+      jwks: ${idpJwks}
+      audience: [shop-api]
+      algorithms: [ES256]
+      typ: at+jwt
+identity:
+  issuer: https://gateway.bench
+  keys: [{ file: ${join(dir, 'identity-key.json')} }]
+`,
+  );
+  return { tokens, gatewayJwks, supergraphFile, config };
+}
+
+async function load(url: string, query: string, tokens: string[], seconds: number) {
+  const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), JSON.stringify(tokens)], {});
+  const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; non2xx: number; errors: number; timeouts: number };
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
+  return result;
+}
+
+function peakRssMb(pid: number | undefined): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+    return Math.round(kb / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+async function main() {
+  const started = Date.now();
+  const { tokens, gatewayJwks, supergraphFile, config } = await setup();
+  const subgraphEnv = { BENCH_GATEWAY_ISSUER: 'https://gateway.bench', BENCH_GATEWAY_JWKS: gatewayJwks };
+  await Promise.all(
+    (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
+  );
+  const baseline = spawnPinned(0, ['bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
+  const frontdesk = spawnPinned(0, ['gateway/main.ts', '--config', config], {});
+  await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk)]);
+  const gateways = { baseline: `http://127.0.0.1:${PORTS.baseline}/`, frontdesk: `http://127.0.0.1:${PORTS.frontdesk}/graphql` } as const;
+
+  // Same answer from both before measuring anything.
+  for (const query of Object.values(QUERIES)) {
+    const answers = await Promise.all(
+      Object.values(gateways).map(async (url) => {
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` }, body: JSON.stringify({ query }) });
+        return response.text();
+      }),
+    );
+    if (answers[0] !== answers[1] || answers[0]?.includes('"errors"')) throw new Error(`gateways disagree on ${query}:\n${answers.join('\n')}`);
+  }
+
+  const results: Record<string, Record<string, Array<{ rps: number; p50: number; p99: number }>>> = {};
+  for (const [queryName, query] of Object.entries(QUERIES)) {
+    results[queryName] = { baseline: [], frontdesk: [] };
+    for (const gateway of ['baseline', 'frontdesk'] as const) await load(gateways[gateway], query, tokens, 2); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['baseline', 'frontdesk'] as const) : (['frontdesk', 'baseline'] as const);
+      for (const gateway of order) {
+        const result = await load(gateways[gateway], query, tokens, DURATION);
+        results[queryName]?.[gateway]?.push({ rps: result.rps, p50: result.p50, p99: result.p99 });
+        process.stderr.write(`  ${queryName} round ${round + 1} ${gateway}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+      }
+    }
+  }
+
+  const table = Object.entries(results).map(([query, byGateway]) => {
+    const summary = (gateway: 'baseline' | 'frontdesk') => {
+      const runs = byGateway[gateway] ?? [];
+      return { rps: Math.round(median(runs.map((r) => r.rps))), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
+    };
+    const b = summary('baseline');
+    const f = summary('frontdesk');
+    return { query, baseline: b, frontdesk: f, ratio: { rps: +(f.rps / b.rps).toFixed(3), p50: +(f.p50 / b.p50).toFixed(3), p99: +(f.p99 / b.p99).toFixed(3) } };
+  });
+  const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid) };
+
+  const line = (cells: string[]) => `${cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' ')}\n`;
+  process.stdout.write(`\nfrontdesk vs plain Apollo Gateway — medians of ${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, ${TOKEN_POOL} tokens${twoCores ? ', gateway pinned to core 0' : ''}\n\n`);
+  process.stdout.write(line(['query', 'gateway', 'req/s', 'p50 ms', 'p99 ms']));
+  for (const row of table) {
+    process.stdout.write(line([row.query, 'baseline', String(row.baseline.rps), String(row.baseline.p50), String(row.baseline.p99)]));
+    process.stdout.write(line(['', 'frontdesk', String(row.frontdesk.rps), String(row.frontdesk.p50), String(row.frontdesk.p99)]));
+    process.stdout.write(line(['', 'ratio', `${row.ratio.rps}x`, `${row.ratio.p50}x`, `${row.ratio.p99}x`]));
+  }
+  process.stdout.write(`\npeak RSS: baseline ${memory.baselinePeakRssMb} MB, frontdesk ${memory.frontdeskPeakRssMb} MB; took ${Math.round((Date.now() - started) / 1000)} s\n`);
+  mkdirSync(join(OUT, '..'), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, memory, raw: results }, null, 2)}\n`);
+  process.stdout.write(`results: ${OUT}\n`);
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+}

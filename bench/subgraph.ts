@@ -1,0 +1,34 @@
+/**
+ * A bench subgraph process: the example subgraph with the kit's verification and directives, serving both
+ * gateways of the comparison. The baseline gateway sends no identity token, so — in this harness only —
+ * a request WITHOUT the header runs as anonymous; a request WITH one is verified strictly (a bad token is
+ * still refused). Never copy this context into a real subgraph: the kit refuses token-less requests.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, type Identity, type SubgraphContext } from '../subgraphs/kit/index.ts';
+import { createExampleSubgraph } from '../subgraphs/registry.ts';
+import type { SubgraphName } from '../subgraphs/example.ts';
+
+const name = process.argv[2] as SubgraphName;
+const subgraph = createExampleSubgraph[name]();
+const verifier = createIdentityVerifier({ subgraph: name, issuer: process.env.BENCH_GATEWAY_ISSUER as string, jwks: process.env.BENCH_GATEWAY_JWKS as string });
+const strict = createContextFactory({ verifier, loaders: subgraph.loaders });
+const ANONYMOUS: Identity = Object.freeze({ subject: undefined, issuer: undefined, method: 'anonymous', scopes: [], roles: [], tenant: undefined, clientId: undefined, expiresAt: new Date(0), tokenId: '', authenticated: false });
+
+const apollo = new ApolloServer<SubgraphContext<unknown>>({ schema: subgraph.schema, logger: { debug() {}, info() {}, warn() {}, error: (m) => console.error(m) } });
+await apollo.start();
+const handler = createSubgraphHandler({
+  server: apollo,
+  context: async (request) => {
+    const header = typeof request.headers.get === 'function' ? (request.headers.get as (n: string) => unknown)(IDENTITY_HEADER) : undefined;
+    if (header === undefined || header === null) return { identity: ANONYMOUS, loaders: subgraph.loaders(ANONYMOUS), requestId: undefined };
+    return strict(request);
+  },
+});
+const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ ready: true, port: (server.address() as AddressInfo).port })}\n`);
+});
+process.once('SIGTERM', () => process.exit(0));
