@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Agent } from 'undici';
 import type { Principal } from './auth/principal.ts';
@@ -89,16 +90,32 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       }),
   });
 
+  // Request limits from a maintained library (GraphQL Armor) rather than hand-written validators. Each
+  // refusal is a 400 before planning, so no subgraph is called.
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.limits.depth },
+    maxAliases: { n: config.limits.aliases },
+    // graphql-js enforces the token limit while parsing (parseOptions below): a 400 GRAPHQL_PARSE_FAILED.
+    // Armor's max-tokens plugin throws from a hook that Apollo Server 5 answers with a 500.
+    maxTokens: { enabled: false },
+    maxDirectives: { n: config.limits.directives },
+    costLimit: { maxCost: config.limits.cost },
+    blockFieldSuggestion: { enabled: config.production },
+  }).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    validationRules: armor.validationRules,
+    parseOptions: { maxTokens: config.limits.tokens },
     logger: apolloLogger(log),
     introspection: !config.production,
     includeStacktraceInErrorResponses: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
     csrfPrevention: true,
-    allowBatchedHttpRequests: false,
+    allowBatchedHttpRequests: config.limits.batchedOperations > 0,
     formatError: config.production ? maskUnexpected : (formatted) => formatted,
     plugins: [
+      // GraphQL Armor is typed against the CommonJS build of @apollo/server; the plugin objects are the same.
+      ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       {
         async requestDidStart() {
           return {
@@ -141,11 +158,21 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     }
     const raw = await readBody(req, config.limits.bodyBytes);
     if (raw === undefined) return sendJson(res, 413, errorBody('BAD_REQUEST', `Request body exceeds ${config.limits.bodyBytes} bytes`));
+    // JSON only: also what makes a cross-site form post impossible (with Apollo's CSRF preflight rule).
+    if (!/^application\/(graphql-response\+)?json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      return sendJson(res, 415, errorBody('BAD_REQUEST', 'Content-Type must be application/json'));
+    }
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
       return sendJson(res, 400, errorBody('BAD_REQUEST', 'Request body is not valid JSON'));
+    }
+    if (Array.isArray(body)) {
+      if (config.limits.batchedOperations === 0) return sendJson(res, 400, errorBody('BAD_REQUEST', 'Batched requests are not accepted'));
+      if (body.length === 0 || body.length > config.limits.batchedOperations) {
+        return sendJson(res, 400, errorBody('BAD_REQUEST', `A batch holds 1 to ${config.limits.batchedOperations} operations`));
+      }
     }
 
     let principal: Principal;

@@ -13,6 +13,8 @@ import type { Logger } from '../log.ts';
 import { createDiscoveredKeySet } from './discovery.ts';
 import { principalFromClaims, type Principal } from './principal.ts';
 
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 export interface VerifiedToken {
   principal: Principal;
   /** exp, in milliseconds since the epoch. */
@@ -39,8 +41,9 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
   return {
     keySets: new Map([...byIssuer].map(([issuer, { keySet }]) => [issuer, keySet])),
     async verify(token) {
-      // A JWS compact serialisation has exactly three parts; five is a JWE, which we never decrypt.
-      if (token.split('.').length !== 3) throw AuthError.invalidToken('not a JWS compact serialisation');
+      // A JWS compact serialisation is exactly three unpadded base64url parts (RFC 7515 §7.1, §2); five
+      // is a JWE, which we never decrypt. Padding or the base64 alphabet would make a token malleable.
+      if (!JWS_COMPACT.test(token)) throw AuthError.invalidToken('not a JWS compact serialisation');
       let unverified: JWTPayload;
       try {
         unverified = decodeJwt(token);
@@ -70,8 +73,10 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       }
       const exp = payload.exp as number;
       const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : now();
+      // jose checks a future iat only together with maxTokenAge; SECURITY.md wants it always honoured.
+      if (issuedAt > now() + config.clockToleranceMs) throw AuthError.invalidToken('iat is in the future');
       if (exp * 1000 - issuedAt > config.maxLifetimeMs) {
-        throw AuthError.invalidToken(`token lifetime ${Math.round(exp - issuedAt / 1000)}s exceeds maxLifetime`);
+        throw AuthError.invalidToken(`token lifetime ${Math.round((exp * 1000 - issuedAt) / 1000)}s exceeds maxLifetime`);
       }
       return { principal: principalFromClaims(payload as Record<string, unknown>, config.issuer, config.claims), expiresAtMs: exp * 1000 };
     },

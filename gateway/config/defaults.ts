@@ -17,6 +17,18 @@ export const DEFAULTS = {
   forwardHeaders: ['x-request-id', 'traceparent', 'tracestate', 'baggage', 'accept-language'],
   /** Largest request body, in bytes (1 MiB). Larger bodies get 413. */
   'limits.bodyBytes': 1_048_576,
+  /** Deepest field nesting of an operation (GraphQL Armor max-depth). */
+  'limits.depth': 10,
+  /** Most aliases in an operation (GraphQL Armor max-aliases). */
+  'limits.aliases': 15,
+  /** Most parser tokens in a document (enforced by graphql-js's parser). */
+  'limits.tokens': 2_000,
+  /** Most directives in an operation (GraphQL Armor max-directives). */
+  'limits.directives': 50,
+  /** Highest operation cost (GraphQL Armor cost-limit: fields, depth and fragments weighted). */
+  'limits.cost': 5_000,
+  /** Most operations in one batched HTTP request; 0 turns batching off. */
+  'limits.batchedOperations': 0,
   /** Anonymous callers proceed (true) or get 401 (false). */
   'auth.anonymous': true,
   /** realm of WWW-Authenticate challenges. */

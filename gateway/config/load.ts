@@ -101,8 +101,18 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions & { source?
   }
 
   const limitsRaw = r.object(root.limits ?? {}, 'limits');
-  r.known(limitsRaw, 'limits', ['bodyBytes']);
-  const limits = { bodyBytes: r.integer(limitsRaw.bodyBytes ?? DEFAULTS['limits.bodyBytes'], 'limits.bodyBytes', 1_024, 100 * 1_048_576) };
+  r.known(limitsRaw, 'limits', ['bodyBytes', 'depth', 'aliases', 'tokens', 'directives', 'cost', 'batchedOperations']);
+  const limit = (key: 'depth' | 'aliases' | 'tokens' | 'directives' | 'cost' | 'batchedOperations', min: number, max: number) =>
+    r.integer(limitsRaw[key] ?? DEFAULTS[`limits.${key}`], `limits.${key}`, min, max);
+  const limits = {
+    bodyBytes: r.integer(limitsRaw.bodyBytes ?? DEFAULTS['limits.bodyBytes'], 'limits.bodyBytes', 1_024, 100 * 1_048_576),
+    depth: limit('depth', 1, 100),
+    aliases: limit('aliases', 0, 1_000),
+    tokens: limit('tokens', 10, 100_000),
+    directives: limit('directives', 0, 1_000),
+    cost: limit('cost', 1, 1_000_000),
+    batchedOperations: limit('batchedOperations', 0, 100),
+  };
 
   const authRaw = r.object(root.auth ?? {}, 'auth');
   r.known(authRaw, 'auth', ['anonymous', 'realm', 'maxTokenBytes', 'cache', 'jwt']);

@@ -80,7 +80,7 @@ export interface GatewayConfig {
   subgraphDefaults: { timeoutMs: number; maxConnections: number };
   /** Client headers copied onto subgraph requests (lower case). Nothing else is forwarded. */
   forwardHeaders: readonly string[];
-  limits: { bodyBytes: number };
+  limits: { bodyBytes: number; depth: number; aliases: number; tokens: number; directives: number; cost: number; batchedOperations: number };
   auth: AuthConfig;
   identity: IdentityConfig;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
