@@ -6,6 +6,7 @@
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { Dispatcher } from 'undici';
 import { request as undiciRequest } from 'undici';
 import type { BoundRequest } from '../subgraphs/kit/contract.ts';
@@ -86,12 +87,12 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       text = await response.body.text();
     } catch (error) {
       log.warn('subgraph request failed', { subgraph: name, error });
-      return unavailable(name);
+      return unavailable(name, options);
     }
     if (statusCode < 200 || statusCode >= 300) {
       // The body may say why (e.g. our identity token was refused); it belongs in the log, not the response.
       log.warn('subgraph answered an error status', { subgraph: name, status: statusCode, body: text.slice(0, 500) });
-      return unavailable(name);
+      return unavailable(name, options);
     }
     try {
       const body = JSON.parse(text) as GatewayGraphQLResponse;
@@ -100,7 +101,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       return body;
     } catch (error) {
       log.warn('subgraph answered invalid JSON', { subgraph: name, error });
-      return unavailable(name);
+      return unavailable(name, options);
     }
   }
 }
@@ -113,6 +114,24 @@ function stripDebugDetail(error: { extensions?: Record<string, unknown> }): void
   }
 }
 
-function unavailable(subgraph: string): GatewayGraphQLResponse {
-  return { errors: [{ message: ERROR_CATALOGUE.SUBGRAPH_UNAVAILABLE.message, extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph } }] as never };
+/**
+ * The response for a fetch that failed as a whole. Apollo Gateway places each error by its path: for an
+ * entity fetch an empty path becomes the fetch's own position (e.g. ["product", "reviews", "@", "author"]);
+ * for a root fetch, one error per root field the fetch was to resolve.
+ */
+function unavailable(subgraph: string, options: GraphQLDataSourceProcessOptions<GatewayContext>): GatewayGraphQLResponse {
+  const error = (path: string[]) => ({ message: ERROR_CATALOGUE.SUBGRAPH_UNAVAILABLE.message, path, extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph } });
+  const isEntityFetch = Array.isArray(options.request.variables?.representations);
+  let document = 'document' in options ? options.document : undefined;
+  if (!document && !isEntityFetch && options.request.query) {
+    try {
+      document = parse(options.request.query, { noLocation: true }); // the failure path only
+    } catch {
+      document = undefined;
+    }
+  }
+  const operation = document?.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const rootKeys = isEntityFetch ? [] : (operation?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [s.alias?.value ?? s.name.value] : []));
+  const errors = rootKeys.length > 0 ? rootKeys.map((key) => error([key])) : [error([])];
+  return { errors } as never;
 }
