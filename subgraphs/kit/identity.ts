@@ -74,6 +74,12 @@ export type HeaderSource =
   | Record<string, string | string[] | undefined>;
 
 const MAX_TOKEN_BYTES = 8_192;
+/**
+ * The longest an identity token can live: the gateway's `identity.ttl` is at most 10 minutes. Through
+ * jose's `maxTokenAge` this also refuses an `iat` in the future (beyond the clock tolerance), which jose
+ * otherwise does not check.
+ */
+const MAX_TOKEN_AGE_SECONDS = 600;
 
 export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
   if (!options.subgraph) throw new TypeError('"subgraph" is required: the name this subgraph has in the supergraph');
@@ -97,6 +103,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
           algorithms: [...IDENTITY_ALGORITHMS],
           requiredClaims: ['exp', 'iat', 'jti', 'rbh', 'amr'],
           clockTolerance,
+          maxTokenAge: MAX_TOKEN_AGE_SECONDS,
           ...(options.currentDate ? { currentDate: options.currentDate() } : {}),
         }));
       } catch (error) {
