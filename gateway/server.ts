@@ -111,6 +111,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     includeStacktraceInErrorResponses: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
     csrfPrevention: true,
+    // Automatic persisted queries off: an unbounded-by-default cache any anonymous client can fill, and a
+    // bad hash surfaces as INTERNAL_SERVER_ERROR. Clients get PERSISTED_QUERY_NOT_SUPPORTED.
+    persistedQueries: false,
     allowBatchedHttpRequests: config.limits.batchedOperations > 0,
     formatError: config.production ? maskUnexpected : (formatted) => formatted,
     plugins: [
@@ -119,6 +122,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       {
         async requestDidStart() {
           return {
+            // Apollo Server leaves an unknown operationName to the executor, and Apollo Gateway's planner
+            // answers it with a 500 (found by the fuzz test). It is the client's mistake: 400.
+            async didResolveOperation({ operation, request }) {
+              if (operation) return;
+              const message = request.operationName ? `Unknown operation named "${request.operationName.slice(0, 100)}"` : 'Must provide an operation name when the document holds several';
+              throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+            },
             async didEncounterErrors({ errors, contextValue }) {
               for (const error of errors) {
                 const code = error.extensions?.code;
@@ -220,9 +230,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       else res.destroy();
     });
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+  // Requests Node's HTTP parser refuses (headers over 16 KiB, malformed request lines) still get a JSON
+  // answer from the catalogue rather than a bare status line.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(errorBody('BAD_REQUEST', tooLarge ? 'Request headers too large' : 'Malformed HTTP request'));
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
