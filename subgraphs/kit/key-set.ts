@@ -8,6 +8,8 @@
  * - one fetch in flight at a time, shared by every waiting request (single flight);
  * - an unknown `kid` causes at most one fetch per `cooldownMs`, counted from the last attempt, success
  *   or failure, so a flood of random `kid`s cannot make us hammer the provider;
+ * - a request with an unknown `kid` that arrives while a fetch is in flight waits for that fetch
+ *   (unless the provider's last answer was a failure: then it fails fast);
  * - stale keys keep verifying while a background refresh runs, and while the provider is down;
  * - responses are bounded (`maxBytes`) and time-limited (`timeoutMs`).
  */
@@ -108,6 +110,17 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
       return await (local as LocalKeySet)(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (pending && !lastAttemptFailed) {
+        // A fetch is already in flight (another request's unknown kid, or a background refresh): wait for
+        // it rather than answer "invalid" for a kid it may be about to bring (a key rotation seen by many
+        // requests at once). Bounded by timeoutMs. While the provider is known to be failing, fail fast.
+        try {
+          await pending;
+        } catch (cause) {
+          throw unavailable(cause);
+        }
+        return (local as LocalKeySet)(header, token);
+      }
       if (now() - attemptedAt < cooldownMs) {
         // A recent attempt failed: we cannot tell whether the kid is new, so we are unavailable, not "invalid".
         if (lastAttemptFailed) throw unavailable();
@@ -148,6 +161,8 @@ async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promi
     throw new Error('key set response is not JSON');
   }
   if (!isKeySet(json)) throw new Error('key set response has no "keys" array of objects');
+  // An empty set is a broken provider, not a revocation of every key: keep the last good keys.
+  if (json.keys.length === 0) throw new Error('key set response has no keys');
   return json;
 }
 
