@@ -29,7 +29,9 @@ export function extractCredential(rawHeaders: readonly string[], search: string,
   const space = authorization.indexOf(' ');
   const scheme = space < 0 ? authorization : authorization.slice(0, space);
   if (scheme.toLowerCase() !== 'bearer') {
-    throw AuthError.invalidRequest(`unsupported Authorization scheme "${scheme.slice(0, 20)}"`, 'Use the Bearer scheme');
+    // RFC 6750 §3.1: an unsupported authentication method gets a challenge without an error code. It is
+    // still refused: a credential we cannot check is never treated as anonymous.
+    throw new AuthError('UNAUTHENTICATED', { description: 'Use the Bearer scheme', reason: `unsupported Authorization scheme "${scheme.slice(0, 20)}"` });
   }
   const token = authorization.slice(space + 1).trim();
   if (space < 0 || token.length === 0) throw AuthError.invalidRequest('empty Bearer credential', 'The Bearer credential is empty');

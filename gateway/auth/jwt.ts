@@ -72,6 +72,10 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
         throw AuthError.invalidToken(`${code}: ${(error as Error).message}`, 'The access token is invalid', error);
       }
       const exp = payload.exp as number;
+      // clockTolerance is for nbf and iat (a token just issued by an IdP whose clock runs ahead). exp is
+      // strict: identity tokens never outlive the credential, and one minted for a credential already past
+      // its exp would be dead on arrival at the subgraph.
+      if (exp * 1000 <= now()) throw AuthError.invalidToken('"exp" claim timestamp check failed (no tolerance on exp)', 'The access token expired');
       const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : now();
       // jose checks a future iat only together with maxTokenAge; SECURITY.md wants it always honoured.
       if (issuedAt > now() + config.clockToleranceMs) throw AuthError.invalidToken('iat is in the future');

@@ -130,7 +130,8 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions & { source?
   const auth = {
     anonymous: r.boolean(authRaw.anonymous ?? DEFAULTS['auth.anonymous'], 'auth.anonymous'),
     realm,
-    maxTokenBytes: r.integer(authRaw.maxTokenBytes ?? DEFAULTS['auth.maxTokenBytes'], 'auth.maxTokenBytes', 256, 65_536),
+    // Node refuses request headers over 16 KiB in all (431) before any of this runs.
+    maxTokenBytes: r.integer(authRaw.maxTokenBytes ?? DEFAULTS['auth.maxTokenBytes'], 'auth.maxTokenBytes', 256, 16_384),
     cache: {
       maxEntries: r.integer(cacheRaw.maxEntries ?? DEFAULTS['auth.cache.maxEntries'], 'auth.cache.maxEntries', 0, 1_000_000),
       ttlMs: r.duration(cacheRaw.ttl ?? DEFAULTS['auth.cache.ttl'], 'auth.cache.ttl'),

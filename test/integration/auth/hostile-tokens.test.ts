@@ -317,19 +317,19 @@ describe('exp is required; exp, nbf and iat are honoured with the configured 30 
     expectAccepted(stack, result, 'mallory');
   });
 
-  it('control: a token expired 10 s ago (within the tolerance) passes authentication', async () => {
-    const { result } = await send(await signRaw(goodClaims(es, { iat: nowSeconds() - 300, exp: nowSeconds() - 10 }), es.keys[0]!));
-    expect(result.status).toBe(200);
-    expect(result.headers.get('www-authenticate')).toBeNull();
-    expect(stack.subgraphs.products.received).toHaveLength(1);
+  // exp has no tolerance (clockTolerance covers nbf and iat): identity tokens never outlive the credential.
+  it.each([
+    ['expired 1 s ago', 1],
+    ['expired 10 s ago (inside clockTolerance, which does not apply to exp)', 10],
+  ])('a token %s is refused as expired, without a fetch', async (_name, ago) => {
+    await expectRefusedWithoutFetch(await signRaw(goodClaims(es, { iat: nowSeconds() - 300, exp: nowSeconds() - ago }), es.keys[0]!), EXPIRED);
   });
 
-  // KNOWN BUG (gateway/identity/mint.ts, reported): the identity token's exp is capped at the credential's
-  // exp, which is already past for a token accepted within the clock tolerance, so the subgraph refuses
-  // it (its kit allows 5 s) and the client gets SUBGRAPH_UNAVAILABLE. Flip to `it` once fixed.
-  it.fails('control: a token expired 10 s ago (within the tolerance) is answered with data', async () => {
-    const { result } = await send(await signRaw(goodClaims(es, { iat: nowSeconds() - 300, exp: nowSeconds() - 10 }), es.keys[0]!));
+  it('control: a token expiring in 3 s is answered with data, its identity tokens ending with it', async () => {
+    const exp = nowSeconds() + 3;
+    const { result } = await send(await signRaw(goodClaims(es, { iat: nowSeconds() - 60, exp }), es.keys[0]!));
     expectAccepted(stack, result, 'mallory');
+    expect(stack.subgraphs.products.received.at(-1)?.identity?.claims.exp).toBe(exp);
   });
 });
 

@@ -86,7 +86,8 @@ export const EXPIRED: Refusal = { error: 'invalid_token', description: 'The acce
 export const TOO_LARGE: Refusal = { error: 'invalid_token', description: 'The access token is too large' };
 export const TWO_HEADERS: Refusal = { error: 'invalid_request', description: 'Send exactly one Authorization header' };
 export const IN_URL: Refusal = { error: 'invalid_request', description: 'Send the token in the Authorization header, not the URL' };
-export const NOT_BEARER: Refusal = { error: 'invalid_request', description: 'Use the Bearer scheme' };
+/** RFC 6750 §3.1: an unsupported method gets a challenge without an error code. */
+export const NOT_BEARER: Refusal = { description: 'Use the Bearer scheme' };
 export const EMPTY_BEARER: Refusal = { error: 'invalid_request', description: 'The Bearer credential is empty' };
 
 /**
