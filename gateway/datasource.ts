@@ -9,7 +9,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { Dispatcher } from 'undici';
 import { request as undiciRequest } from 'undici';
-import type { BoundRequest } from '../subgraphs/kit/contract.ts';
+import { encodeBoundRequest, type BoundRequest } from '../subgraphs/kit/contract.ts';
 import type { Principal } from './auth/principal.ts';
 import { ERROR_CATALOGUE } from './errors.ts';
 import { forwardedHeaders } from './identity/headers.ts';
@@ -67,7 +67,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       if (incoming) for (const [header, value] of forwardedHeaders(incoming, this.#options.forwardHeaders)) headers[header] = value;
       headers['x-request-id'] = context.requestId;
     }
-    headers[identityHeader] = await mint(principal, name, bound);
+    const { body, binding } = encodeBoundRequest(bound);
+    headers[identityHeader] = await mint(principal, name, { binding });
 
     let statusCode: number;
     let text: string;
@@ -75,7 +76,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       const response = await undiciRequest(url, {
         method: 'POST',
         headers,
-        body: JSON.stringify(bound),
+        body,
         dispatcher,
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -114,6 +114,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     // Automatic persisted queries off: an unbounded-by-default cache any anonymous client can fill, and a
     // bad hash surfaces as INTERNAL_SERVER_ERROR. Clients get PERSISTED_QUERY_NOT_SUPPORTED.
     persistedQueries: false,
+    // Apollo's default pretty-prints every response (JSON.stringify(value, null, 2)): bytes and time.
+    stringifyResult: (value) => JSON.stringify(value),
     allowBatchedHttpRequests: config.limits.batchedOperations > 0,
     formatError: config.production ? maskUnexpected : (formatted) => formatted,
     plugins: [

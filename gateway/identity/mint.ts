@@ -3,7 +3,7 @@
  * subgraph (aud), one request (rbh), a short life never past the credential's, and a unique jti.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { CompactSign } from 'jose';
 import { IDENTITY_TOKEN_TYPE, requestBinding, type BoundRequest, type IdentityClaims } from '../../subgraphs/kit/contract.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { SigningKey } from './keys.ts';
@@ -16,31 +16,42 @@ export interface IdentityMinterOptions {
   now?: () => number;
 }
 
-export type IdentityMinter = (principal: Principal, subgraph: string, request: BoundRequest) => Promise<string>;
+/** Mints a token for `principal`, for `subgraph`, bound to a request (or to its precomputed binding). */
+export type IdentityMinter = (principal: Principal, subgraph: string, request: BoundRequest | { binding: string }) => Promise<string>;
+
+const encoder = new TextEncoder();
 
 export function createIdentityMinter(options: IdentityMinterOptions): IdentityMinter {
   const now = options.now ?? Date.now;
   const header = { alg: options.key.alg, kid: options.key.kid, typ: IDENTITY_TOKEN_TYPE };
+  const issuer = JSON.stringify(options.issuer);
+  // The principal's claims are the same in every token of a request (three fetches, three tokens):
+  // serialised once per Principal object, not once per fetch.
+  const principalClaims = new WeakMap<Principal, string>();
+  const claimsOf = (principal: Principal): string => {
+    let json = principalClaims.get(principal);
+    if (json === undefined) {
+      const claims: Partial<IdentityClaims> = {};
+      if (principal.subject !== undefined) claims.sub = principal.subject;
+      claims.scope = principal.scopes.join(' ');
+      claims.roles = [...principal.roles];
+      claims.amr = principal.method;
+      if (principal.tenant !== undefined) claims.tenant = principal.tenant;
+      if (principal.clientId !== undefined) claims.client_id = principal.clientId;
+      if (principal.issuer !== undefined) claims.orig_iss = principal.issuer;
+      json = JSON.stringify(claims).slice(1, -1);
+      principalClaims.set(principal, json);
+    }
+    return json;
+  };
+
   return async (principal, subgraph, request) => {
     const issuedAtMs = now();
     const expiresAtMs = Math.min(issuedAtMs + options.ttlMs, principal.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
-    const claims: Omit<IdentityClaims, 'iss' | 'aud' | 'iat' | 'exp' | 'jti'> = {
-      scope: principal.scopes.join(' '),
-      roles: [...principal.roles],
-      amr: principal.method,
-      rbh: requestBinding(request),
-    };
-    if (principal.tenant !== undefined) claims.tenant = principal.tenant;
-    if (principal.clientId !== undefined) claims.client_id = principal.clientId;
-    if (principal.issuer !== undefined) claims.orig_iss = principal.issuer;
-    const jwt = new SignJWT(claims as unknown as Record<string, unknown>)
-      .setProtectedHeader(header)
-      .setIssuer(options.issuer)
-      .setAudience(subgraph)
-      .setIssuedAt(Math.floor(issuedAtMs / 1000))
-      .setExpirationTime(Math.floor(expiresAtMs / 1000))
-      .setJti(randomUUID());
-    if (principal.subject !== undefined) jwt.setSubject(principal.subject);
-    return jwt.sign(options.key.privateKey);
+    const binding = 'binding' in request ? request.binding : requestBinding(request);
+    const payload =
+      `{"iss":${issuer},"aud":${JSON.stringify(subgraph)},"iat":${Math.floor(issuedAtMs / 1000)},` +
+      `"exp":${Math.floor(expiresAtMs / 1000)},"jti":"${randomUUID()}","rbh":"${binding}",${claimsOf(principal)}}`;
+    return new CompactSign(encoder.encode(payload)).setProtectedHeader(header).sign(options.key.privateKey);
   };
 }
