@@ -3,10 +3,12 @@
  * built once, one per token of the pool, and cycled (a per-request setupRequest costs the shared core
  * more than the subgraphs do). Prints one JSON line with requests/s and latency percentiles.
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
-const [url, durationSeconds, connections, queryJson, tokensJson] = process.argv.slice(2) as [string, string, string, string, string];
-const tokens = JSON.parse(tokensJson) as string[];
+const [url, durationSeconds, connections, queryJson, tokensFile] = process.argv.slice(2) as [string, string, string, string, string];
+// A file, not an argument: 10 000 tokens are megabytes, and one argv string is limited to 128 KiB.
+const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as string[];
 
 const result = await autocannon({
   url,

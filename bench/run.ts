@@ -8,6 +8,8 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_CONNECTIONS
  * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path).
+ * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
+ * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +25,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
 const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111 };
 
 export const QUERIES = {
@@ -122,12 +125,14 @@ identity:
   keys: [{ file: ${join(dir, 'identity-key.json')} }]
 `,
   );
-  return { tokens, gatewayJwks, supergraphFile, config };
+  const tokensFile = join(dir, 'tokens.json');
+  writeFileSync(tokensFile, JSON.stringify(tokens));
+  return { tokens, tokensFile, gatewayJwks, supergraphFile, config };
 }
 
-async function load(url: string, query: string, tokens: string[], seconds: number) {
-  const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), JSON.stringify(tokens)], {});
-  const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; non2xx: number; errors: number; timeouts: number };
+async function load(url: string, query: string, tokensFile: string, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
+  const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile], {});
+  const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; requests: number; non2xx: number; errors: number; timeouts: number };
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
   return result;
 }
@@ -150,7 +155,7 @@ const median = (values: number[]) => {
 
 async function main() {
   const started = Date.now();
-  const { tokens, gatewayJwks, supergraphFile, config } = await setup();
+  const { tokens, tokensFile, gatewayJwks, supergraphFile, config } = await setup();
   const subgraphEnv = { BENCH_GATEWAY_ISSUER: 'https://gateway.bench', BENCH_GATEWAY_JWKS: gatewayJwks };
   await Promise.all(
     (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
@@ -165,20 +170,22 @@ async function main() {
     const answers = await Promise.all(
       Object.values(gateways).map(async (url) => {
         const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` }, body: JSON.stringify({ query }) });
-        return response.text();
+        return JSON.stringify(await response.json());
       }),
     );
     if (answers[0] !== answers[1] || answers[0]?.includes('"errors"')) throw new Error(`gateways disagree on ${query}:\n${answers.join('\n')}`);
   }
 
+  if (SOAK_SECONDS > 0) return soak(gateways.frontdesk, frontdesk.pid, tokensFile, started);
+
   const results: Record<string, Record<string, Array<{ rps: number; p50: number; p99: number }>>> = {};
   for (const [queryName, query] of Object.entries(QUERIES)) {
     results[queryName] = { baseline: [], frontdesk: [] };
-    for (const gateway of ['baseline', 'frontdesk'] as const) await load(gateways[gateway], query, tokens, 2); // warm-up
+    for (const gateway of ['baseline', 'frontdesk'] as const) await load(gateways[gateway], query, tokensFile, 2); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? (['baseline', 'frontdesk'] as const) : (['frontdesk', 'baseline'] as const);
       for (const gateway of order) {
-        const result = await load(gateways[gateway], query, tokens, DURATION);
+        const result = await load(gateways[gateway], query, tokensFile, DURATION);
         results[queryName]?.[gateway]?.push({ rps: result.rps, p50: result.p50, p99: result.p99 });
         process.stderr.write(`  ${queryName} round ${round + 1} ${gateway}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
       }
@@ -208,6 +215,39 @@ async function main() {
   mkdirSync(join(OUT, '..'), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, memory, raw: results }, null, 2)}\n`);
   process.stdout.write(`results: ${OUT}\n`);
+}
+
+function currentRssMb(pid: number | undefined): number | undefined {
+  try {
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Frontdesk alone under SOAK_SECONDS of load with the whole token pool; RSS sampled every 5 s. */
+async function soak(url: string, pid: number | undefined, tokensFile: string, started: number) {
+  const samples: Array<{ second: number; rssMb: number | undefined }> = [];
+  const loading = load(url, QUERIES['cross-subgraph'], tokensFile, SOAK_SECONDS);
+  const timer = setInterval(() => {
+    samples.push({ second: Math.round((Date.now() - started) / 1000), rssMb: currentRssMb(pid) });
+    process.stderr.write(`  soak ${samples.at(-1)?.second}s: RSS ${samples.at(-1)?.rssMb} MB\n`);
+  }, 5_000);
+  const result = await loading.finally(() => clearInterval(timer));
+  const rss = samples.map((s) => s.rssMb ?? 0);
+  const fifth = Math.max(1, Math.floor(rss.length / 5));
+  const summary = {
+    seconds: SOAK_SECONDS,
+    tokens: TOKEN_POOL,
+    requests: result.requests,
+    rps: Math.round(result.rps),
+    peakRssMb: peakRssMb(pid),
+    firstFifthMaxRssMb: Math.max(...rss.slice(0, fifth)),
+    lastFifthMaxRssMb: Math.max(...rss.slice(-fifth)),
+  };
+  process.stdout.write(`\nsoak: ${JSON.stringify(summary)}\n`);
+  mkdirSync(join(OUT, '..'), { recursive: true });
+  writeFileSync(OUT.replace(/\.json$/, '-soak.json'), `${JSON.stringify({ date: new Date().toISOString(), ...summary, samples }, null, 2)}\n`);
 }
 
 try {
