@@ -134,7 +134,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
             async didEncounterErrors({ errors, contextValue }) {
               for (const error of errors) {
                 const code = error.extensions?.code;
-                if (code === undefined || code === 'INTERNAL_SERVER_ERROR') contextValue.log.error('operation error', { error: error.originalError ?? error });
+                if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
+                  contextValue.log.error('operation error', { error: error.originalError ?? error, path: error.path, subgraph: error.extensions?.serviceName });
+                }
+              }
+            },
+            // A masked error says which request to look up in the log.
+            async willSendResponse({ response, contextValue }) {
+              if (response.body.kind !== 'single') return;
+              for (const error of response.body.singleResult.errors ?? []) {
+                if (error.extensions?.code === 'INTERNAL_SERVER_ERROR') (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
               }
             },
           };

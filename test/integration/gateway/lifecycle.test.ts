@@ -95,6 +95,14 @@ describe('production mode', () => {
     const denied = await stack.query({ query: '{ users { id } }' });
     expect(denied.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', serviceName: 'accounts' });
     expect(JSON.stringify(denied.body)).not.toContain('stacktrace');
+    // A subgraph's unexpected error: masked, with the request id to find it in the log.
+    stack.stores.products.topProducts = async () => {
+      throw new Error('connection to db failed: password=hunter2');
+    };
+    const broken = await stack.query({ query: '{ topProducts { upc } }' }, { headers: { 'x-request-id': 'req-123' } });
+    expect(broken.body.errors).toEqual([{ message: 'Unexpected error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-123' } }]);
+    expect(JSON.stringify(broken.body)).not.toContain('hunter2');
+    expect(stack.logs.find((l) => l.msg === 'operation error' && l.requestId === 'req-123')).toMatchObject({ subgraph: 'products' });
   });
 });
 
