@@ -10,7 +10,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Agent } from 'undici';
-import type { Principal } from './auth/principal.ts';
+import { servicePrincipal, type Principal } from './auth/principal.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource, type GatewayContext } from './datasource.ts';
@@ -19,7 +19,7 @@ import { loadIdentityKeys, type IdentityKeys } from './identity/keys.ts';
 import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, createLogger, type Logger } from './log.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
-import { readBody, sendJson } from '../subgraphs/kit/http.ts';
+import { readBody, sendJson, writeResponse } from '../subgraphs/kit/http.ts';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -60,16 +60,6 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const authenticator = createAuthenticator(config.auth, { log, ...(options.now ? { now: options.now } : {}) });
   const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...(options.now ? { now: options.now } : {}) });
-  const servicePrincipal: Principal = Object.freeze({
-    subject: config.identity.issuer,
-    issuer: undefined,
-    method: 'service',
-    scopes: [],
-    roles: [],
-    tenant: undefined,
-    clientId: undefined,
-    expiresAt: undefined,
-  });
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphDefaults.maxConnections });
 
   const gateway = new ApolloGateway({
@@ -84,7 +74,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         mint,
         identityHeader: config.identity.header,
         forwardHeaders: config.forwardHeaders,
-        servicePrincipal,
+        servicePrincipal: servicePrincipal(config.identity.issuer),
         log,
         production: config.production,
       }),
@@ -219,14 +209,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       httpGraphQLRequest: { method: 'POST', headers, search: url.search, body },
       context: async () => context,
     });
-    res.statusCode = response.status ?? 200;
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await writeResponse(res, response);
   };
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {

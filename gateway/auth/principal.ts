@@ -30,6 +30,20 @@ export const ANONYMOUS: Principal = Object.freeze({
   expiresAt: undefined,
 });
 
+/** The gateway itself, when it calls a subgraph on its own behalf (health checks, schema loading). */
+export function servicePrincipal(gatewayIssuer: string): Principal {
+  return Object.freeze({
+    subject: gatewayIssuer,
+    issuer: undefined,
+    method: 'service',
+    scopes: Object.freeze([]) as readonly string[],
+    roles: Object.freeze([]) as readonly string[],
+    tenant: undefined,
+    clientId: undefined,
+    expiresAt: undefined,
+  });
+}
+
 const MAX_SUBJECT = 255;
 const MAX_ITEMS = 256;
 const MAX_ITEM = 256;

@@ -4,7 +4,7 @@
  * from its context function instead; see docs/subgraph-guide.md.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
 import type { ContextRequest } from './context.ts';
 
 export interface SubgraphHandlerOptions<Context extends BaseContext> {
@@ -51,15 +51,20 @@ export function createSubgraphHandler<Context extends BaseContext>(options: Subg
       httpGraphQLRequest: { method: 'POST', headers, search: url.search, body },
       context: () => options.context({ headers, body }),
     });
-    res.statusCode = response.status ?? 200;
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await writeResponse(res, response);
   }
+}
+
+/** Writes Apollo Server's HTTP response (complete or chunked) to a node:http response. */
+export async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+  res.statusCode = response.status ?? 200;
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../../../gateway/auth/principal.ts';
+import { servicePrincipal, type Principal } from '../../../gateway/auth/principal.ts';
 import { SubgraphDataSource } from '../../../gateway/datasource.ts';
 import { createIdentityMinter } from '../../../gateway/identity/mint.ts';
 import { createLogger } from '../../../gateway/log.ts';
@@ -692,17 +692,8 @@ describe('identity propagation through the gateway', () => {
     it('carries a service identity: sub = the gateway, amr service — never a user’s', async () => {
       const log = createLogger({ level: 'silent' });
       const dispatcher = new Agent();
-      // The service principal exactly as gateway/server.ts builds it.
-      const servicePrincipal: Principal = Object.freeze({
-        subject: stack.identityIssuer,
-        issuer: undefined,
-        method: 'service',
-        scopes: [],
-        roles: [],
-        tenant: undefined,
-        clientId: undefined,
-        expiresAt: undefined,
-      });
+      // The service principal gateway/server.ts gives every data source.
+      const service = servicePrincipal(stack.identityIssuer);
       const source = new SubgraphDataSource({
         name: 'accounts',
         url: stack.subgraphs.accounts.url,
@@ -711,11 +702,11 @@ describe('identity propagation through the gateway', () => {
         mint: createIdentityMinter({ issuer: stack.identityIssuer, key: stack.gateway.keys.signing, ttlMs: 60_000 }),
         identityHeader: 'frontdesk-identity',
         forwardHeaders: ['x-request-id', 'traceparent'],
-        servicePrincipal,
+        servicePrincipal: service,
         log,
         production: false,
       });
-      const user: Principal = { ...servicePrincipal, subject: 'u1', method: 'jwt', issuer: idp.issuer, roles: ['admin'] };
+      const user: Principal = { ...service, subject: 'u1', method: 'jwt', issuer: idp.issuer, roles: ['admin'] };
       try {
         const kinds = [
           ['health check', 'query __ApolloServiceHealthCheck__ { __typename }'],
