@@ -159,8 +159,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     }
     if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, errorBody('BAD_REQUEST', 'Not found'));
 
+    // The client's request id is kept when it is a safe token and not declared hop-by-hop (Connection).
     const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const hopByHop = /(^|,)\s*x-request-id\s*(,|$)/i.test(req.headers.connection ?? '');
+    const requestId = typeof incomingId === 'string' && !hopByHop && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     res.setHeader('x-request-id', requestId);
     const requestLog = log.child({ requestId });
     if (req.method !== 'POST') {

@@ -475,6 +475,9 @@ describe('identity propagation through the gateway', () => {
       expect(first.status).toBe(200);
       expect(first.body.errors).toBeUndefined();
       checkReceived({ userToken, clientSent, requestId: first.headers['x-request-id'] as string });
+      // x-request-id was named in Connection too: the client's value is not used; the gateway made its own.
+      expect(first.headers['x-request-id']).not.toBe('spoof-1');
+      expect(first.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       for (const name of SUBGRAPH_NAMES) {
         for (const entry of stack.subgraphs[name].received) {
           expect(entry.headers, name).not.toHaveProperty('traceparent');
@@ -492,6 +495,7 @@ describe('identity propagation through the gateway', () => {
       ]);
       expect(second.status).toBe(200);
       checkReceived({ userToken, clientSent, requestId: second.headers['x-request-id'] as string });
+      expect(second.headers['x-request-id']).toBe('spoof-1'); // a safe token, not hop-by-hop: kept for tracing
       for (const name of SUBGRAPH_NAMES) {
         for (const entry of stack.subgraphs[name].received) {
           expect(entry.headers.traceparent, name).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
