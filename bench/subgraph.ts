@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, type Identity, type SubgraphContext } from '../subgraphs/kit/index.ts';
+import { createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, readHeader, type Identity, type SubgraphContext } from '../subgraphs/kit/index.ts';
 import { createExampleSubgraph } from '../subgraphs/registry.ts';
 import type { SubgraphName } from '../subgraphs/example.ts';
 
@@ -22,8 +22,7 @@ await apollo.start();
 const handler = createSubgraphHandler({
   server: apollo,
   context: async (request) => {
-    const header = typeof request.headers.get === 'function' ? (request.headers.get as (n: string) => unknown)(IDENTITY_HEADER) : undefined;
-    if (header === undefined || header === null) return { identity: ANONYMOUS, loaders: subgraph.loaders(ANONYMOUS), requestId: undefined };
+    if (readHeader(request.headers, IDENTITY_HEADER) === undefined) return { identity: ANONYMOUS, loaders: subgraph.loaders(ANONYMOUS), requestId: undefined };
     return strict(request);
   },
 });

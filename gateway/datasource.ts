@@ -40,7 +40,6 @@ export interface SubgraphDataSourceOptions {
 }
 
 const INCOMING_OPERATION = 'incoming operation';
-const MAX_RESPONSE_BYTES = 32 * 1_048_576;
 
 export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #options: SubgraphDataSourceOptions;
@@ -81,10 +80,6 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         signal: AbortSignal.timeout(timeoutMs),
       });
       statusCode = response.statusCode;
-      if (Number(response.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES) {
-        response.body.destroy();
-        throw new Error('response too large');
-      }
       text = await response.body.text();
     } catch (error) {
       log.warn('subgraph request failed', { subgraph: name, error });

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Agent } from 'undici';
@@ -19,7 +19,7 @@ import { loadIdentityKeys, type IdentityKeys } from './identity/keys.ts';
 import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, createLogger, type Logger } from './log.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
-import { readBody, sendJson, writeResponse } from '../subgraphs/kit/http.ts';
+import { readBody, sendJson, toHeaderMap, writeResponse } from '../subgraphs/kit/http.ts';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -60,7 +60,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const authenticator = createAuthenticator(config.auth, { log, ...(options.now ? { now: options.now } : {}) });
   const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...(options.now ? { now: options.now } : {}) });
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphDefaults.maxConnections });
+  // maxResponseSize bounds every subgraph response, chunked ones included (32 MiB).
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphDefaults.maxConnections, maxResponseSize: 32 * 1_048_576 });
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
@@ -202,10 +203,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       return sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers);
     }
 
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
+    const headers = toHeaderMap(req);
     const context: GatewayContext = { requestId, principal, log: requestLog };
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers, search: url.search, body },
@@ -275,9 +273,8 @@ function errorBody(code: keyof typeof ERROR_CATALOGUE, message: string) {
 }
 
 /** Production: anything without a catalogue code becomes INTERNAL_SERVER_ERROR with no detail. */
-function maskUnexpected(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+function maskUnexpected(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return formatted;
-  if (error instanceof GraphQLError && error.extensions?.code === undefined && !error.originalError) return formatted;
   return { message: ERROR_CATALOGUE.INTERNAL_SERVER_ERROR.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }

@@ -32,16 +32,7 @@ export const ANONYMOUS: Principal = Object.freeze({
 
 /** The gateway itself, when it calls a subgraph on its own behalf (health checks, schema loading). */
 export function servicePrincipal(gatewayIssuer: string): Principal {
-  return Object.freeze({
-    subject: gatewayIssuer,
-    issuer: undefined,
-    method: 'service',
-    scopes: Object.freeze([]) as readonly string[],
-    roles: Object.freeze([]) as readonly string[],
-    tenant: undefined,
-    clientId: undefined,
-    expiresAt: undefined,
-  });
+  return Object.freeze({ ...ANONYMOUS, subject: gatewayIssuer, method: 'service' });
 }
 
 const MAX_SUBJECT = 255;

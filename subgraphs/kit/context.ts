@@ -5,7 +5,7 @@
 import { GraphQLError, Kind, parse, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import type { BoundRequest } from './contract.ts';
 import { IdentityError, identityErrorToGraphQL } from './errors.ts';
-import type { HeaderSource, Identity, IdentityVerifier } from './identity.ts';
+import { readHeader, type HeaderSource, type Identity, type IdentityVerifier } from './identity.ts';
 
 export interface SubgraphContext<Loaders = unknown> {
   readonly identity: Identity;
@@ -87,8 +87,8 @@ function toBoundRequest(body: unknown): BoundRequest | undefined {
 }
 
 function readRequestId(headers: HeaderSource): string | undefined {
-  const value = typeof headers.get === 'function' ? (headers.get as (n: string) => unknown)('x-request-id') : (headers as Record<string, unknown>)['x-request-id'];
-  return typeof value === 'string' && value.length <= 128 ? value : undefined;
+  const value = readHeader(headers, 'x-request-id');
+  return value !== undefined && value.length <= 128 ? value : undefined;
 }
 
 /** True for exactly `{ _service { sdl } }` (any operation name, optional __typename): rover's introspection. */

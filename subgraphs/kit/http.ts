@@ -43,16 +43,22 @@ export function createSubgraphHandler<Context extends BaseContext>(options: Subg
     } catch {
       return sendJson(res, 400, { errors: [{ message: 'Body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
     }
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
+    const headers = toHeaderMap(req);
     const response = await options.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers, search: url.search, body },
       context: () => options.context({ headers, body }),
     });
     await writeResponse(res, response);
   }
+}
+
+/** Node's request headers as Apollo Server's HeaderMap (repeated headers joined with ", "). */
+export function toHeaderMap(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
 }
 
 /** Writes Apollo Server's HTTP response (complete or chunked) to a node:http response. */

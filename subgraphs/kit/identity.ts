@@ -136,7 +136,8 @@ function keySetFrom(jwks: IdentityVerifierOptions['jwks'], tuning: IdentityVerif
   return createStaticKeySet(JSON.parse(readFileSync(text, 'utf8')) as JSONWebKeySet);
 }
 
-function readHeader(headers: HeaderSource, name: string): string | undefined {
+/** A header's value from any HeaderSource; undefined when absent or empty. */
+export function readHeader(headers: HeaderSource, name: string): string | undefined {
   const value = typeof headers.get === 'function' ? (headers.get as (n: string) => unknown)(name) : (headers as Record<string, unknown>)[name];
   // Node joins duplicate unknown headers with ", " and a JWS has no comma or space: two tokens fail to parse.
   if (typeof value === 'string' && value.length > 0) return value;

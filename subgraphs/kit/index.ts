@@ -19,6 +19,7 @@ export {
   type IdentityVerifierOptions,
   type ReplayStore,
   type HeaderSource,
+  readHeader,
 } from './identity.ts';
 export { createContextFactory, isSdlOnlyQuery, type SubgraphContext, type SubgraphContextOptions, type ContextRequest } from './context.ts';
 export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
