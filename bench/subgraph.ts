@@ -8,8 +8,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, readHeader, type Identity, type SubgraphContext } from '../subgraphs/kit/index.ts';
-import { createExampleSubgraph } from '../subgraphs/registry.ts';
-import type { SubgraphName } from '../subgraphs/example.ts';
+import { createExampleSubgraph } from '../subgraphs/shop/registry.ts';
+import type { SubgraphName } from '../subgraphs/shop/example.ts';
 
 const name = process.argv[2] as SubgraphName;
 const subgraph = createExampleSubgraph[name]();

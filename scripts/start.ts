@@ -65,9 +65,9 @@ run('issuer', ['dev/issuer.ts']);
 await waitFor('http://127.0.0.1:4005/.well-known/openid-configuration');
 run('gateway', ['gateway/main.ts', '--config', 'gateway.yaml']);
 await waitFor(`${GATEWAY}/readyz`);
-run('accounts', ['subgraphs/main.ts', 'accounts']);
-run('products', ['subgraphs/main.ts', 'products']);
-run('reviews', ['subgraphs/main.ts', 'reviews']);
+run('accounts', ['subgraphs/shop/main.ts', 'accounts']);
+run('products', ['subgraphs/shop/main.ts', 'products']);
+run('reviews', ['subgraphs/shop/main.ts', 'reviews']);
 await Promise.all(['4001', '4002', '4003'].map((port) => waitFor(`http://127.0.0.1:${port}/healthz`)));
 
 const query = '{ topProducts(first: 2) { name price reviews { rating author { username } } } me { username email } }';

@@ -5,7 +5,7 @@
  * bounded. FUZZ_REQUESTS (default 1500) and FUZZ_SEED (default 1) make it longer or different.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../subgraphs/seed.ts';
+import { seededRandom } from '../../../subgraphs/shop/seed.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/issuer.ts';
 import { startStack, type Stack } from '../../support/stack.ts';
 

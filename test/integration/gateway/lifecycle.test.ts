@@ -142,7 +142,7 @@ describe('boot failures say what to change', () => {
     const env = { ...process.env };
     delete env.FRONTDESK_GATEWAY_JWKS;
     delete env.FRONTDESK_GATEWAY_ISSUER;
-    const failed = (await run(process.execPath, ['--import', 'tsx', 'subgraphs/main.ts', 'accounts'], { cwd: ROOT, env }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const failed = (await run(process.execPath, ['--import', 'tsx', 'subgraphs/shop/main.ts', 'accounts'], { cwd: ROOT, env }).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('FRONTDESK_GATEWAY_JWKS is not set');
     expect(failed.stderr).toContain('FRONTDESK_GATEWAY_ISSUER is not set');

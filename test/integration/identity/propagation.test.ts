@@ -29,8 +29,8 @@ import { createLogger } from '../../../gateway/log.ts';
 import { IDENTITY_TOKEN_TYPE, requestBinding } from '../../../subgraphs/kit/contract.ts';
 import { IdentityError } from '../../../subgraphs/kit/errors.ts';
 import { createIdentityVerifier } from '../../../subgraphs/kit/identity.ts';
-import { runSubgraph, SUBGRAPH_NAMES, type RunningSubgraph, type SubgraphName } from '../../../subgraphs/example.ts';
-import { createAccountsSubgraph } from '../../../subgraphs/accounts/index.ts';
+import { runSubgraph, SUBGRAPH_NAMES, type RunningSubgraph, type SubgraphName } from '../../../subgraphs/shop/example.ts';
+import { createAccountsSubgraph } from '../../../subgraphs/shop/accounts/index.ts';
 import { startStack, type ReceivedRequest, type Stack } from '../../support/stack.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/issuer.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '../kit/index.ts';
+import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '../../kit/index.ts';
 import { isAdmin } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { AccountsStore, type User } from './store.ts';
@@ -12,7 +12,7 @@ type Context = SubgraphContext<AccountsLoaders>;
 const accountsLoaders = (store: AccountsStore) => ({ users: createLoader((ids: readonly string[]) => store.findUsersByIds(ids)) });
 
 export function createAccountsSubgraph(store = new AccountsStore()): ExampleSubgraph<AccountsLoaders, AccountsStore> {
-  const typeDefs = parse(readFileSync(new URL('../../schema/accounts.graphql', import.meta.url), 'utf8'));
+  const typeDefs = parse(readFileSync(new URL('../../../schema/accounts.graphql', import.meta.url), 'utf8'));
   const resolvers = {
     Query: {
       me: (_: unknown, __: unknown, { identity, loaders }: Context) =>

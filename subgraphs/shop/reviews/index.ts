@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import DataLoader from 'dataloader';
 import { GraphQLError, parse } from 'graphql';
-import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '../kit/index.ts';
+import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '../../kit/index.ts';
 import { isAdmin } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { ReviewsStore, type Review } from './store.ts';
@@ -21,7 +21,7 @@ const MAX_BODY_LENGTH = 2_000;
 const badInput = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 
 export function createReviewsSubgraph(store = new ReviewsStore()): ExampleSubgraph<ReviewsLoaders, ReviewsStore> {
-  const typeDefs = parse(readFileSync(new URL('../../schema/reviews.graphql', import.meta.url), 'utf8'));
+  const typeDefs = parse(readFileSync(new URL('../../../schema/reviews.graphql', import.meta.url), 'utf8'));
   const resolvers = {
     Review: {
       __resolveReference: (ref: Pick<Review, 'id'>, { loaders }: Context) => loaders.reviews.load(ref.id),

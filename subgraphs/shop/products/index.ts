@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
-import { applyAuthorization, createLoader, type SubgraphContext } from '../kit/index.ts';
+import { applyAuthorization, createLoader, type SubgraphContext } from '../../kit/index.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { ProductsStore, type Product } from './store.ts';
 
@@ -16,7 +16,7 @@ const productsLoaders = (store: ProductsStore) => ({
 const MAX_PAGE = 100;
 
 export function createProductsSubgraph(store = new ProductsStore()): ExampleSubgraph<ProductsLoaders, ProductsStore> {
-  const typeDefs = parse(readFileSync(new URL('../../schema/products.graphql', import.meta.url), 'utf8'));
+  const typeDefs = parse(readFileSync(new URL('../../../schema/products.graphql', import.meta.url), 'utf8'));
   const resolvers = {
     Query: {
       topProducts: async (_: unknown, { first }: { first: number }, { loaders }: Context) => {
