@@ -8,7 +8,7 @@ import { createAuthenticator } from '../gateway/auth/authenticate.ts';
 import { parseConfig } from '../gateway/config/load.ts';
 import { createIdentityMinter } from '../gateway/identity/mint.ts';
 import { createLogger } from '../gateway/log.ts';
-import { createIdentityVerifier } from '../subgraphs/kit/identity.ts';
+import { createIdentityVerifier } from '@frontdesk/kit';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -18,6 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { TSX_NODE_ARGS } from '../dev/node-args.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -37,7 +38,7 @@ const twoCores = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSy
 const children: ChildProcess[] = [];
 
 function spawnPinned(core: number, args: string[], env: Record<string, string>): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', ...args];
+  const node = [process.execPath, ...TSX_NODE_ARGS, ...args];
   const [command, ...rest] = twoCores ? ['taskset', '-c', String(core), ...node] : node;
   const child = spawn(command as string, rest, { cwd: ROOT, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);

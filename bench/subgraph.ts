@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, readHeader, type Identity, type SubgraphContext } from '../subgraphs/kit/index.ts';
+import { createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, readHeader, type Identity, type SubgraphContext } from '@frontdesk/kit';
 import { createExampleSubgraph } from '../subgraphs/shop/registry.ts';
 import type { SubgraphName } from '../subgraphs/shop/example.ts';
 

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { readBody, sendJson } from '../subgraphs/kit/http.ts';
+import { readBody, sendJson } from '@frontdesk/kit/node-http';
 import { DEMO_USERS } from './users.ts';
 
 export const DEV_AUDIENCE = 'shop-api';

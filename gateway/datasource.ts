@@ -9,19 +9,13 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { Dispatcher } from 'undici';
 import { request as undiciRequest } from 'undici';
-import { encodeBoundRequest, type BoundRequest } from '../subgraphs/kit/contract.ts';
+import { encodeBoundRequest, type BoundRequest } from '@frontdesk/kit/contract';
 import type { Principal } from './auth/principal.ts';
+import type { GatewayContext } from './context.ts';
 import { ERROR_CATALOGUE } from './errors.ts';
 import { forwardedHeaders } from './identity/headers.ts';
 import type { IdentityMinter } from './identity/mint.ts';
 import type { Logger } from './log.ts';
-
-/** The gateway's per-request context (public API): built once, before any subgraph is called. */
-export interface GatewayContext {
-  readonly requestId: string;
-  readonly principal: Principal;
-  readonly log: Logger;
-}
 
 export interface SubgraphDataSourceOptions {
   /** The subgraph's name in the supergraph: the `aud` of its identity tokens. */

@@ -1,26 +1,25 @@
 /**
- * The closed catalogue of errors clients can see (DESIGN.md "Errors clients see"), with HTTP status and
- * a client-safe message. Details (jose's code, the failed claim) go to the log only.
+ * The gateway's errors. What a client can see comes only from the shared catalogue
+ * (`@frontdesk/kit/catalogue`, listed in docs/errors.md); what an operator sees at startup is a
+ * StartupError with a stable code. Details (jose's code, the failed claim) go to the log only.
  */
 import { GraphQLError } from 'graphql';
+import { ERROR_CATALOGUE } from '@frontdesk/kit/catalogue';
 
-export const ERROR_CATALOGUE = {
-  /** Credential invalid, or missing while anonymous access is off; also a denied field with no principal. */
-  UNAUTHENTICATED: { status: 401, message: 'Authentication failed' },
-  /** A denied field: the principal lacks scopes or a policy. */
-  FORBIDDEN: { status: 200, message: 'Forbidden' },
-  /** The identity provider cannot be reached and no cached key can decide. */
-  AUTH_UNAVAILABLE: { status: 503, message: 'Authentication is temporarily unavailable' },
-  RATE_LIMITED: { status: 429, message: 'Too many requests' },
-  /** Malformed HTTP request (body too large, not JSON, unsupported method). */
-  BAD_REQUEST: { status: 400, message: 'Bad request' },
-  /** A subgraph could not be reached or answered an error status; the rest of the operation still runs. */
-  SUBGRAPH_UNAVAILABLE: { status: 200, message: 'A service this operation needs is unavailable' },
-  /** Anything unexpected; the log has the detail under the same request id. */
-  INTERNAL_SERVER_ERROR: { status: 500, message: 'Unexpected error' },
-} as const;
+export { ERROR_CATALOGUE, errorBody, isCatalogueCode, type ErrorCode } from '@frontdesk/kit/catalogue';
 
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+/** Stable codes of what can stop the gateway from starting; the message says what to change. */
+export type StartupErrorCode = 'CONFIG_INVALID' | 'IDENTITY_KEYS_UNUSABLE' | 'SUPERGRAPH_MISMATCH' | 'LISTEN_FAILED';
+
+/** Anything that stops the gateway at boot (public API): `gateway` exits 2 with its message. */
+export class StartupError extends Error {
+  readonly code: StartupErrorCode;
+  constructor(code: StartupErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+    this.code = code;
+  }
+}
 
 /** RFC 6750 §3.1 error values of a Bearer challenge. */
 export type BearerError = 'invalid_request' | 'invalid_token';
@@ -82,10 +81,4 @@ export function authErrorResponse(error: AuthError, realm: string): { status: nu
     headers: { 'www-authenticate': challenge },
     error: new GraphQLError(error.description, { extensions: { code: 'UNAUTHENTICATED' } }),
   };
-}
-
-/** A GraphQLError with the catalogue's message and HTTP status, for Apollo (`extensions.http`). */
-export function catalogueError(code: ErrorCode, extra: Record<string, unknown> = {}): GraphQLError {
-  const entry = ERROR_CATALOGUE[code];
-  return new GraphQLError(entry.message, { extensions: { code, ...extra, http: { status: entry.status } } });
 }

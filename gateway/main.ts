@@ -4,9 +4,9 @@
  * whatever the config file interpolates with ${VAR}.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load.ts';
-import { KeyLoadError } from './identity/keys.ts';
-import { BootError, startGateway } from './server.ts';
+import { loadConfigFile } from './config/load.ts';
+import { StartupError } from './errors.ts';
+import { startGateway } from './server.ts';
 
 const { values } = parseArgs({ options: { config: { type: 'string' } } });
 const configPath = values.config ?? process.env.FRONTDESK_CONFIG ?? 'gateway.yaml';
@@ -26,7 +26,7 @@ try {
     });
   }
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof KeyLoadError || error instanceof BootError) {
+  if (error instanceof StartupError) {
     process.stderr.write(`gateway: ${error.message}\n`);
     process.exit(2);
   }

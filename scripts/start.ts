@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TSX_NODE_ARGS } from '../dev/node-args.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children: ChildProcess[] = [];
@@ -16,7 +17,7 @@ const env = {
 const COLORS = { issuer: 35, gateway: 36, accounts: 32, products: 33, reviews: 34 } as const;
 
 function run(name: keyof typeof COLORS, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...TSX_NODE_ARGS, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = `\x1b[${COLORS[name]}m${name.padEnd(8)}\x1b[0m| `;
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';

@@ -4,7 +4,7 @@
  * document's `issuer` must equal the configured one exactly (§4.3), or its keys are never used.
  */
 import type { JWTVerifyGetKey } from 'jose';
-import { createRemoteKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from '../../subgraphs/kit/key-set.ts';
+import { createRemoteKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from '@frontdesk/kit/key-set';
 
 const MAX_METADATA_BYTES = 65_536;
 

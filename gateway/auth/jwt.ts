@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet } from '../../subgraphs/kit/key-set.ts';
+import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet } from '@frontdesk/kit/key-set';
 import type { JwtIssuerConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';

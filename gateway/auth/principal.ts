@@ -1,7 +1,7 @@
 /**
  * The Principal: who a request is made for, built once per request from a verified credential (public API).
  */
-import type { AuthMethod } from '../../subgraphs/kit/contract.ts';
+import type { AuthMethod } from '@frontdesk/kit/contract';
 import type { ClaimMapping } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 

@@ -5,14 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { StartupError } from '../errors.ts';
 import { DEFAULTS } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SubgraphOverride } from './types.ts';
 
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   readonly problems: readonly string[];
   constructor(source: string, problems: string[]) {
-    super(`invalid gateway config (${source}):\n  - ${problems.join('\n  - ')}`);
+    super('CONFIG_INVALID', `invalid gateway config (${source}):\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JSONWebKeySet, type JWK, type KeyObject } from 'jose';
-import { IDENTITY_ALGORITHMS, type IdentityAlgorithm } from '../../subgraphs/kit/contract.ts';
+import { IDENTITY_ALGORITHMS, type IdentityAlgorithm } from '@frontdesk/kit/contract';
 import type { IdentityConfig } from '../config/types.ts';
+import { StartupError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 export interface SigningKey {
@@ -23,9 +24,9 @@ export interface IdentityKeys {
   jwks: JSONWebKeySet;
 }
 
-export class KeyLoadError extends Error {
+export class KeyLoadError extends StartupError {
   constructor(message: string) {
-    super(message);
+    super('IDENTITY_KEYS_UNUSABLE', message);
     this.name = 'KeyLoadError';
   }
 }

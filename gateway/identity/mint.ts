@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CompactSign } from 'jose';
-import { IDENTITY_TOKEN_TYPE, requestBinding, type BoundRequest, type IdentityClaims } from '../../subgraphs/kit/contract.ts';
+import { IDENTITY_TOKEN_TYPE, requestBinding, type BoundRequest, type IdentityClaims } from '@frontdesk/kit/contract';
 import type { Principal } from '../auth/principal.ts';
 import type { SigningKey } from './keys.ts';
 

@@ -1,8 +1,9 @@
 /**
- * The errors a subgraph built with the kit can answer with. The codes are the ones of the gateway's
- * catalogue (DESIGN.md), so a client sees the same vocabulary wherever a refusal comes from.
+ * The errors a subgraph built with the kit can answer with. The codes are those of the shared catalogue
+ * (catalogue.ts, docs/errors.md), so a caller sees the same vocabulary wherever a refusal comes from.
  */
 import { GraphQLError } from 'graphql';
+import { ERROR_CATALOGUE } from './catalogue.ts';
 
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -30,10 +31,10 @@ export class IdentityError extends Error {
 export function identityErrorToGraphQL(error: IdentityError): GraphQLError {
   if (error.code === 'AUTH_UNAVAILABLE') {
     return new GraphQLError('Identity verification is temporarily unavailable', {
-      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: 503, headers: new Map([['retry-after', '5']]) } },
+      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: ERROR_CATALOGUE.AUTH_UNAVAILABLE.status, headers: new Map([['retry-after', '5']]) } },
     });
   }
   return new GraphQLError('Request did not come through the gateway', {
-    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: ERROR_CATALOGUE.UNAUTHENTICATED.status } },
   });
 }

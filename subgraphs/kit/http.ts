@@ -4,8 +4,9 @@
  * from its context function instead; see docs/subgraph-guide.md.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
+import type { ApolloServer, BaseContext } from '@apollo/server';
 import type { ContextRequest } from './context.ts';
+import { isJsonContentType, parseRequestTarget, readBody, sendError, sendJson, toHeaderMap, writeResponse } from './node-http.ts';
 
 export interface SubgraphHandlerOptions<Context extends BaseContext> {
   server: ApolloServer<Context>;
@@ -22,81 +23,31 @@ export function createSubgraphHandler<Context extends BaseContext>(options: Subg
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
       // Apollo answers GraphQL errors itself; this is a bug or a dropped connection. Never leak it.
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR');
       else res.destroy(error as Error);
     });
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://subgraph');
-    if (url.pathname === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' });
-    if (url.pathname !== path) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      return sendJson(res, 405, { errors: [{ message: 'Only POST is accepted', extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
-    }
+    const target = parseRequestTarget(req.url);
+    if (!target) return sendError(res, 'BAD_REQUEST', 'Malformed request target');
+    if (target.pathname === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' });
+    if (target.pathname !== path) return sendError(res, 'NOT_FOUND');
+    if (req.method !== 'POST') return sendError(res, 'METHOD_NOT_ALLOWED', 'Only POST is accepted', { allow: 'POST' });
+    if (!isJsonContentType(req.headers['content-type'])) return sendError(res, 'UNSUPPORTED_MEDIA_TYPE');
     const raw = await readBody(req, maxBodyBytes);
-    if (raw === undefined) return sendJson(res, 413, { errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] });
+    if (raw === undefined) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      return sendJson(res, 400, { errors: [{ message: 'Body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+      return sendError(res, 'BAD_REQUEST', 'Request body is not valid JSON');
     }
     const headers = toHeaderMap(req);
     const response = await options.server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: 'POST', headers, search: url.search, body },
+      httpGraphQLRequest: { method: 'POST', headers, search: target.search, body },
       context: () => options.context({ headers, body }),
     });
     await writeResponse(res, response);
   }
-}
-
-/** Node's request headers as Apollo Server's HeaderMap (repeated headers joined with ", "). */
-export function toHeaderMap(req: IncomingMessage): HeaderMap {
-  const headers = new HeaderMap();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  return headers;
-}
-
-/** Writes Apollo Server's HTTP response (complete or chunked) to a node:http response. */
-export async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
-  res.statusCode = response.status ?? 200;
-  for (const [name, value] of response.headers) res.setHeader(name, value);
-  if (response.body.kind === 'complete') {
-    res.end(response.body.string);
-    return;
-  }
-  for await (const chunk of response.body.asyncIterator) res.write(chunk);
-  res.end();
-}
-
-/**
- * Reads the body as UTF-8; undefined when it exceeds maxBytes. Past the limit the rest is drained and
- * dropped rather than the socket destroyed, so the caller can still answer 413.
- */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
-      req.resume();
-      resolve(undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
-import { createContextFactory, createIdentityVerifier, createSubgraphHandler, type Identity, type IdentityVerifierOptions, type SubgraphContext } from '../kit/index.ts';
+import { createContextFactory, createIdentityVerifier, createSubgraphHandler, type Identity, type IdentityVerifierOptions, type SubgraphContext } from '@frontdesk/kit';
 
 export interface ExampleSubgraph<Loaders, Store> {
   name: string;

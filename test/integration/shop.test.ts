@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startStack, type HttpResult, type Stack } from '../support/stack.ts';
 
 describe('the federated shop through the gateway', () => {
   let stack: Stack;
@@ -69,10 +69,16 @@ describe('the federated shop through the gateway', () => {
   it('refuses bodies that are too large, not JSON, or not POST', async () => {
     const big = await stack.query({ query: `{ users { id } }`, padding: 'x'.repeat(1_100_000) });
     expect(big.status).toBe(413);
-    expect(big.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(big.body.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
     const junk = await stack.query('{not json');
     expect(junk.status).toBe(400);
+    expect(junk.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
     const get = await fetch(stack.url);
     expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(((await get.json()) as HttpResult['body']).errors?.[0]?.extensions?.code).toBe('METHOD_NOT_ALLOWED');
+    const missing = await fetch(stack.url.replace('/graphql', '/nowhere'));
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as HttpResult['body']).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 });

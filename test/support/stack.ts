@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWK } from 'jose';
-import { generateDevKey } from '../../gateway/identity/keys.ts';
+import { createAuthenticator, type Authenticator } from '../../gateway/auth/authenticate.ts';
+import { generateDevKey, loadIdentityKeys, type SigningKey } from '../../gateway/identity/keys.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
@@ -45,6 +46,10 @@ export interface StackSubgraph extends RunningSubgraph {
 export interface Stack {
   url: string;
   gateway: RunningGateway;
+  /** The gateway's authenticator (its stats and key sets). */
+  authenticator: Authenticator;
+  /** The gateway's identity signing key, for tests that forge identity tokens. */
+  signingKey: SigningKey;
   subgraphs: Record<SubgraphName, StackSubgraph>;
   stores: { accounts: AccountsStore; products: ProductsStore; reviews: ReviewsStore };
   logs: LogEntry[];
@@ -117,10 +122,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     { env: options.env ?? {}, source: join(ROOT, 'gateway.test.yaml') },
   );
   const log = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line) as LogEntry) });
-  const gateway = await startGateway(config, { log, ...(options.now ? { now: options.now } : {}), supergraphPollMs: 100 });
+  const clock = options.now ? { now: options.now } : {};
+  const authenticator = createAuthenticator(config.auth, { log, ...clock });
+  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator });
+  const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
   return {
       url: `${gateway.url}/graphql`,
       gateway,
+      authenticator,
+      signingKey,
       subgraphs,
       stores: { accounts: examples.accounts.store, products: examples.products.store, reviews: examples.reviews.store },
       logs,

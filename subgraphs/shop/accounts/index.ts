@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '../../kit/index.ts';
+import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '@frontdesk/kit';
 import { isAdmin } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { AccountsStore, type User } from './store.ts';

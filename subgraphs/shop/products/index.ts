@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
-import { applyAuthorization, createLoader, type SubgraphContext } from '../../kit/index.ts';
+import { applyAuthorization, createLoader, type SubgraphContext } from '@frontdesk/kit';
 import type { ExampleSubgraph } from '../example.ts';
 import { ProductsStore, type Product } from './store.ts';
 

@@ -503,7 +503,7 @@ describe('malformed tokens of any shape: 401, fast, no key fetch', () => {
     // Node's HTTP parser stops at 16 KiB of headers, before the gateway's auth sees the request: the
     // server's clientError handler answers 431 (no challenge: no credential was ever read).
     expect(result.status).toBe(431);
-    expect(result.body).toEqual({ errors: [{ message: 'Request headers too large', extensions: { code: 'BAD_REQUEST' } }] });
+    expect(result.body).toEqual({ errors: [{ message: 'Request headers too large', extensions: { code: 'REQUEST_HEADER_FIELDS_TOO_LARGE' } }] });
     expect(jwksFetches()).toEqual(before);
     expectNoSubgraphCalled(stack);
   });

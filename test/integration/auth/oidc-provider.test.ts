@@ -128,7 +128,7 @@ describe('tokens issued by a real oidc-provider', () => {
     expect(after.discovery_requests).toBe(before.discovery_requests);
     // At most the one key set fetch (none if an earlier test already warmed this stack).
     expect(after.jwks_requests - before.jwks_requests).toBeLessThanOrEqual(1);
-    expect(explicit.gateway.authenticator.jwt.keySets.get(idp.issuer)?.current()?.keys.length).toBeGreaterThan(0);
+    expect(explicit.authenticator.jwt.keySets.get(idp.issuer)?.current()?.keys.length).toBeGreaterThan(0);
   });
 });
 

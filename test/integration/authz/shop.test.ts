@@ -149,7 +149,7 @@ describe('authorization in the example shop', () => {
 
   describe('directly at the subgraph, with a valid identity token', () => {
     const direct = async (subgraph: 'accounts' | 'products', principal: Principal, body: { query: string; variables?: Record<string, unknown> }) => {
-      const mint = createIdentityMinter({ issuer: stack.identityIssuer, key: stack.gateway.keys.signing, ttlMs: 60_000 });
+      const mint = createIdentityMinter({ issuer: stack.identityIssuer, key: stack.signingKey, ttlMs: 60_000 });
       const token = await mint(principal, subgraph, body);
       const response = await fetch(stack.subgraphs[subgraph].url, {
         method: 'POST',

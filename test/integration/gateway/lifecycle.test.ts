@@ -11,9 +11,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../gateway/config/load.ts';
 import { KeyLoadError } from '../../../gateway/identity/keys.ts';
 import { createLogger } from '../../../gateway/log.ts';
-import { BootError, startGateway } from '../../../gateway/server.ts';
+import { StartupError } from '../../../gateway/errors.ts';
+import { startGateway } from '../../../gateway/server.ts';
 import { composeFromRoverConfig } from '../../../scripts/compose.ts';
 import { ROOT, SUPERGRAPH, startStack, type Stack } from '../../support/stack.ts';
+import { TSX_NODE_ARGS } from '../../../dev/node-args.ts';
 
 const run = promisify(execFile);
 const stacks: Stack[] = [];
@@ -125,14 +127,15 @@ describe('boot failures say what to change', () => {
       { env: {} },
     );
     const error = await startGateway(config, { log: silent }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BootError);
+    expect(error).toBeInstanceOf(StartupError);
+    expect((error as StartupError).code).toBe('SUPERGRAPH_MISMATCH');
     expect((error as Error).message).toBe('subgraphs: acounts not in the supergraph (it has accounts, products, reviews); fix the name or recompose');
   });
 
   it('npm run gateway exits 2 and names the bad key of a malformed config; a missing key file in production refuses to start', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, `supergraph: ${SUPERGRAPH}\nlisten: { prot: 4000 }\nidentity: { issuer: https://gw, keys: [{ file: missing.json }] }\n`);
-    const failed = await run(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', file], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } }).catch((e: unknown) => e as { code: number; stderr: string });
+    const failed = await run(process.execPath, [...TSX_NODE_ARGS, 'gateway/main.ts', '--config', file], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } }).catch((e: unknown) => e as { code: number; stderr: string });
     expect((failed as { code: number }).code).toBe(2);
     expect((failed as { stderr: string }).stderr).toContain('listen.prot: unknown key (did you mean "port"?)');
     expect((failed as { stderr: string }).stderr).toContain(`identity.keys[0].file: ${join(dir, 'missing.json')} does not exist`);
@@ -142,7 +145,7 @@ describe('boot failures say what to change', () => {
     const env = { ...process.env };
     delete env.FRONTDESK_GATEWAY_JWKS;
     delete env.FRONTDESK_GATEWAY_ISSUER;
-    const failed = (await run(process.execPath, ['--import', 'tsx', 'subgraphs/shop/main.ts', 'accounts'], { cwd: ROOT, env }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const failed = (await run(process.execPath, [...TSX_NODE_ARGS, 'subgraphs/shop/main.ts', 'accounts'], { cwd: ROOT, env }).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('FRONTDESK_GATEWAY_JWKS is not set');
     expect(failed.stderr).toContain('FRONTDESK_GATEWAY_ISSUER is not set');

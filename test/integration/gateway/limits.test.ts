@@ -54,9 +54,9 @@ describe('request limits', () => {
 
   it('refuses batched requests while batching is off, bodies over the limit, and non-JSON content types', async () => {
     await refused([{ query: '{ topProducts { upc } }' }, { query: '{ topProducts { upc } }' }], 400, 'BAD_REQUEST', /Batched requests are not accepted/);
-    await refused({ query: `{ topProducts { upc } } # ${'x'.repeat(5000)}` }, 413, 'BAD_REQUEST', /exceeds 4096 bytes/);
-    await refused('query={topProducts{upc}}', 415, 'BAD_REQUEST', /Content-Type must be application\/json/, { 'content-type': 'application/x-www-form-urlencoded' });
-    await refused('{"query":"{ topProducts { upc } }"}', 415, 'BAD_REQUEST', /Content-Type must be application\/json/, { 'content-type': 'text/plain' });
+    await refused({ query: `{ topProducts { upc } } # ${'x'.repeat(5000)}` }, 413, 'PAYLOAD_TOO_LARGE', /exceeds 4096 bytes/);
+    await refused('query={topProducts{upc}}', 415, 'UNSUPPORTED_MEDIA_TYPE', /Content-Type must be application\/json/, { 'content-type': 'application/x-www-form-urlencoded' });
+    await refused('{"query":"{ topProducts { upc } }"}', 415, 'UNSUPPORTED_MEDIA_TYPE', /Content-Type must be application\/json/, { 'content-type': 'text/plain' });
   });
 });
 

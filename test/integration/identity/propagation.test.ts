@@ -147,7 +147,7 @@ describe('identity propagation through the gateway', () => {
       algorithms: ['EdDSA'],
       requiredClaims: ['exp', 'iat', 'jti', 'rbh', 'amr'],
     });
-    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: stack.gateway.keys.signing.kid, typ: 'frontdesk-identity+jwt' });
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: stack.signingKey.kid, typ: 'frontdesk-identity+jwt' });
     expect(payload.aud).toBe(subgraph);
     expect(payload.rbh).toBe(requestBinding(entry.body));
     for (const claim of Object.keys(payload)) expect(IDENTITY_CLAIMS.has(claim), `unexpected claim ${claim}`).toBe(true);
@@ -331,15 +331,15 @@ describe('identity propagation through the gateway', () => {
     /** Signs with the gateway's REAL key unless told otherwise, so each case differs from a valid token in one way. */
     const forge = (options: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: Parameters<SignJWT['sign']>[0] } = {}) => {
       const payload = Object.fromEntries(Object.entries(claims(options.claims)).filter(([, v]) => v !== undefined));
-      const header = { alg: 'EdDSA', kid: stack.gateway.keys.signing.kid, typ: IDENTITY_TOKEN_TYPE, ...options.header };
+      const header = { alg: 'EdDSA', kid: stack.signingKey.kid, typ: IDENTITY_TOKEN_TYPE, ...options.header };
       for (const [name, value] of Object.entries(header)) if (value === undefined) delete (header as Record<string, unknown>)[name];
-      return new SignJWT(payload).setProtectedHeader(header as never).sign(options.key ?? stack.gateway.keys.signing.privateKey);
+      return new SignJWT(payload).setProtectedHeader(header as never).sign(options.key ?? stack.signingKey.privateKey);
     };
 
     it('control: tokens built by the same helpers with the real key and right claims are accepted', async () => {
       for (const token of [
         await forge(),
-        await signRaw({ alg: 'EdDSA', kid: stack.gateway.keys.signing.kid, typ: IDENTITY_TOKEN_TYPE }, claims(), stack.gateway.keys.signing.privateKey),
+        await signRaw({ alg: 'EdDSA', kid: stack.signingKey.kid, typ: IDENTITY_TOKEN_TYPE }, claims(), stack.signingKey.privateKey),
       ]) {
         const answer = await direct(stack.subgraphs.accounts.url, body, token);
         expect(answer.status).toBe(200);
@@ -357,13 +357,13 @@ describe('identity propagation through the gateway', () => {
       const gatewayPublicPem = await exportSPKI((await importJWK(gatewayPublic, 'EdDSA', { extractable: true })) as CryptoKey);
       const valid = await forge();
       const hmac = (secret: Uint8Array) =>
-        new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: stack.gateway.keys.signing.kid, typ: IDENTITY_TOKEN_TYPE }).sign(secret);
+        new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: stack.signingKey.kid, typ: IDENTITY_TOKEN_TYPE }).sign(secret);
       const unsigned = (header: Record<string, unknown>) => `${b64url(header)}.${b64url(claims())}.`;
       const jwksRequests = idp.requests.jwks;
 
       const cases: Array<[string, string | string[]]> = [
         ['signed by another EdDSA key with the same kid', await forge({ key: attacker.privateKey })],
-        ['alg none', unsigned({ alg: 'none', typ: IDENTITY_TOKEN_TYPE, kid: stack.gateway.keys.signing.kid })],
+        ['alg none', unsigned({ alg: 'none', typ: IDENTITY_TOKEN_TYPE, kid: stack.signingKey.kid })],
         ['alg none, no typ', unsigned({ alg: 'none' })],
         ['alg NONE', unsigned({ alg: 'NONE', typ: IDENTITY_TOKEN_TYPE })],
         ['valid signature stripped', `${valid.split('.').slice(0, 2).join('.')}.`],
@@ -378,7 +378,7 @@ describe('identity propagation through the gateway', () => {
         ],
         [
           "an IdP-signed token claiming the gateway's kid",
-          await new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: stack.gateway.keys.signing.kid, typ: IDENTITY_TOKEN_TYPE }).sign(idpKey.privateKey),
+          await new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: stack.signingKey.kid, typ: IDENTITY_TOKEN_TYPE }).sign(idpKey.privateKey),
         ],
         ['HS256 keyed with the public JWK JSON', await hmac(new TextEncoder().encode(JSON.stringify(gatewayPublic)))],
         ['HS256 keyed with the raw public key', await hmac(Buffer.from(gatewayPublic.x as string, 'base64url'))],
@@ -403,7 +403,7 @@ describe('identity propagation through the gateway', () => {
         ['an attacker key set named by jku', await forge({ key: idpKey.privateKey, header: { alg: 'ES256', kid: idpKey.kid, jku: idp.jwksUrl } })],
         [
           'an unknown critical header',
-          await signRaw({ alg: 'EdDSA', kid: stack.gateway.keys.signing.kid, typ: IDENTITY_TOKEN_TYPE, crit: ['x-must'], 'x-must': true }, claims(), stack.gateway.keys.signing.privateKey),
+          await signRaw({ alg: 'EdDSA', kid: stack.signingKey.kid, typ: IDENTITY_TOKEN_TYPE, crit: ['x-must'], 'x-must': true }, claims(), stack.signingKey.privateKey),
         ],
         ['truncated', valid.slice(0, -10)],
         ['truncated to header.payload', valid.split('.').slice(0, 2).join('.')],
@@ -703,7 +703,7 @@ describe('identity propagation through the gateway', () => {
         url: stack.subgraphs.accounts.url,
         timeoutMs: 5_000,
         dispatcher,
-        mint: createIdentityMinter({ issuer: stack.identityIssuer, key: stack.gateway.keys.signing, ttlMs: 60_000 }),
+        mint: createIdentityMinter({ issuer: stack.identityIssuer, key: stack.signingKey, ttlMs: 60_000 }),
         identityHeader: 'frontdesk-identity',
         forwardHeaders: ['x-request-id', 'traceparent'],
         servicePrincipal: service,

@@ -30,7 +30,7 @@
  *     changed at runtime with configure(). The JWKS always holds one RS256 and
  *     one ES256 key per key generation; rotate() adds a new generation.
  *
- * The child is started with `node --import tsx server.ts` using the project
+ * The child is started with `node --conditions=source --import tsx server.ts` using the project
  * root as cwd (that is where `tsx` resolves from). It prints one JSON line
  * `{"issuer":"http://127.0.0.1:<port>","port":<port>}` on stdout when ready.
  * Set OIDC_HARNESS_DEBUG=1 to mirror the child's stderr to the parent's.
@@ -39,6 +39,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { TSX_NODE_ARGS } from '../../../dev/node-args.ts';
 
 export const AUDIENCE = 'https://shop-api.example/';
 export const OTHER_AUDIENCE = 'https://other-api.example/';
@@ -101,7 +102,7 @@ const STOP_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_BYTES = 64 * 1024;
 
 export async function startOidcProvider(): Promise<OidcProviderProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
+  const child = spawn(process.execPath, [...TSX_NODE_ARGS, SERVER_ENTRY], {
     cwd: PROJECT_ROOT,
     // stdin stays an open pipe: the child exits when it closes, so a crashed
     // or killed test worker does not leave an orphaned IdP behind.

@@ -2,7 +2,7 @@
  * Child-process entry of the oidc-provider test harness (see ./client.ts for
  * the fixed clients/audience and for how to start it from tests).
  *
- *   node --import tsx test/support/oidc-provider/server.ts
+ *   node --conditions=source --import tsx test/support/oidc-provider/server.ts
  *
  * Prints `{"issuer":"http://127.0.0.1:<port>","port":<port>}` on stdout once
  * listening. Everything else goes to stderr.

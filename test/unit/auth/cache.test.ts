@@ -188,7 +188,7 @@ describe('verification cache through the gateway (real HTTP)', () => {
   });
 
   it('a client sending the same token repeatedly pays for one signature verification', async () => {
-    const stats = stack.gateway.authenticator.stats;
+    const stats = stack.authenticator.stats;
     const before = { ...stats };
     const token = await issuer.sign({ sub: 'repeat' });
     for (let i = 0; i < 5; i++) {

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeFromRoverConfig } from '../../../scripts/compose.ts';
 import { ROOT } from '../../support/stack.ts';
+import { TSX_NODE_ARGS } from '../../../dev/node-args.ts';
 
 /** Runs the CLI (from the project root, where tsx resolves) on the copy of the project in `dir`. */
 function compose(dir: string, ...args: string[]): { code: number; output: string } {
   const paths = ['--config', join(dir, 'rover.yaml'), '--output', join(dir, 'schema/supergraph.graphql')];
   try {
-    const output = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/compose.ts'), ...paths, ...args], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    const output = execFileSync(process.execPath, [...TSX_NODE_ARGS, join(ROOT, 'scripts/compose.ts'), ...paths, ...args], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
     return { code: 0, output };
   } catch (error) {
     const failed = error as { status: number; stdout: string; stderr: string };

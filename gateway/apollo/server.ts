@@ -1,0 +1,33 @@
+/**
+ * Apollo Server over Apollo Gateway, configured for frontdesk: request limits, JSON-only compact
+ * responses, APQ off, CSRF prevention on, production masking, and the operation-errors plugin.
+ */
+import type { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import type { GatewayConfig } from '../config/types.ts';
+import type { GatewayContext } from '../context.ts';
+import { apolloLogger, type Logger } from '../log.ts';
+import { requestLimits } from './limits.ts';
+import { maskUnexpected, operationErrorsPlugin } from './operation-errors.ts';
+
+export function createApolloServer(config: GatewayConfig, gateway: ApolloGateway, log: Logger): ApolloServer<GatewayContext> {
+  const limits = requestLimits(config);
+  return new ApolloServer<GatewayContext>({
+    gateway,
+    validationRules: limits.validationRules,
+    parseOptions: { maxTokens: config.limits.tokens },
+    logger: apolloLogger(log),
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: !config.production,
+    hideSchemaDetailsFromClientErrors: config.production,
+    csrfPrevention: true,
+    // Automatic persisted queries off: an unbounded-by-default cache any anonymous client can fill, and a
+    // bad hash surfaces as INTERNAL_SERVER_ERROR. Clients get PERSISTED_QUERY_NOT_SUPPORTED.
+    persistedQueries: false,
+    // Apollo's default pretty-prints every response (JSON.stringify(value, null, 2)): bytes and time.
+    stringifyResult: (value) => JSON.stringify(value),
+    allowBatchedHttpRequests: config.limits.batchedOperations > 0,
+    formatError: config.production ? maskUnexpected : (formatted) => formatted,
+    plugins: [...limits.plugins, operationErrorsPlugin()],
+  });
+}

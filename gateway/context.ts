@@ -1,0 +1,15 @@
+/**
+ * The gateway's per-request context (public API): built once by the HTTP front, after authentication and
+ * before Apollo parses anything, then read by the plugins and by every subgraph fetch.
+ */
+import type { Principal } from './auth/principal.ts';
+import type { Logger } from './log.ts';
+
+export interface GatewayContext {
+  /** The client's x-request-id when it is a safe token, else a fresh UUID; echoed in the response. */
+  readonly requestId: string;
+  /** Who the request is made for: a verified caller, or ANONYMOUS. */
+  readonly principal: Principal;
+  /** The gateway's logger with this request's id. */
+  readonly log: Logger;
+}

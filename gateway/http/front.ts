@@ -1,0 +1,109 @@
+/**
+ * The gateway's HTTP front: every request enters here. It routes (health, readiness, the identity JWKS,
+ * GraphQL), gives the request its id, checks the envelope (method, content type), authenticates from the
+ * headers alone — a refused credential costs no body read and no JSON parse — then reads and bounds the
+ * body and hands the request to Apollo. Every refusal is an error of the catalogue (docs/errors.md).
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import { isJsonContentType, parseRequestTarget, readBody, sendError, sendJson, toHeaderMap, writeResponse } from '@frontdesk/kit/node-http';
+import type { Authenticator } from '../auth/authenticate.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { GatewayConfig } from '../config/types.ts';
+import type { GatewayContext } from '../context.ts';
+import { AuthError, authErrorResponse } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { requestIdOf } from './request-id.ts';
+
+export interface HttpFrontOptions {
+  config: Pick<GatewayConfig, 'limits' | 'auth'>;
+  apollo: ApolloServer<GatewayContext>;
+  authenticator: Authenticator;
+  /** The public identity key set, served at /.well-known/jwks.json. */
+  jwks: object;
+  /** True once the gateway is draining: /readyz answers 503 so load balancers stop sending traffic. */
+  draining: () => boolean;
+  log: Logger;
+}
+
+const GRAPHQL_PATHS = new Set(['/graphql', '/']);
+
+export function createHttpFront(options: HttpFrontOptions): RequestListener {
+  const { config, apollo, authenticator, log } = options;
+  const jwksBody = JSON.stringify(options.jwks);
+  const { bodyBytes, batchedOperations } = config.limits;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const target = parseRequestTarget(req.url);
+    if (!target) return sendError(res, 'BAD_REQUEST', 'Malformed request target');
+    if (req.method === 'GET') {
+      if (target.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (target.pathname === '/readyz') return options.draining() ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready' });
+      if (target.pathname === '/.well-known/jwks.json') {
+        res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=60' });
+        res.end(jwksBody);
+        return;
+      }
+    }
+    if (!GRAPHQL_PATHS.has(target.pathname)) return sendError(res, 'NOT_FOUND');
+
+    const requestId = requestIdOf(req.headers);
+    res.setHeader('x-request-id', requestId);
+    const requestLog = log.child({ requestId });
+    if (req.method !== 'POST') return sendError(res, 'METHOD_NOT_ALLOWED', 'Only POST is accepted', { allow: 'POST' });
+    // JSON only: also what makes a cross-site form post impossible (with Apollo's CSRF preflight rule).
+    if (!isJsonContentType(req.headers['content-type'])) return refuseUnread(req, res, () => sendError(res, 'UNSUPPORTED_MEDIA_TYPE'));
+
+    let principal: Principal;
+    try {
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search });
+    } catch (error) {
+      const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
+      requestLog[authError.code === 'AUTH_UNAVAILABLE' ? 'warn' : 'info']('authentication refused', {
+        code: authError.code,
+        reason: authError.reason,
+        cause: authError.cause,
+      });
+      const { status, headers, error: graphQLError } = authErrorResponse(authError, config.auth.realm);
+      return refuseUnread(req, res, () => sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers));
+    }
+
+    const raw = await readBody(req, bodyBytes);
+    if (raw === undefined) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${bodyBytes} bytes`);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return sendError(res, 'BAD_REQUEST', 'Request body is not valid JSON');
+    }
+    if (Array.isArray(body)) {
+      if (batchedOperations === 0) return sendError(res, 'BAD_REQUEST', 'Batched requests are not accepted');
+      if (body.length === 0 || body.length > batchedOperations) return sendError(res, 'BAD_REQUEST', `A batch holds 1 to ${batchedOperations} operations`);
+    }
+
+    const context: GatewayContext = { requestId, principal, log: requestLog };
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: 'POST', headers: toHeaderMap(req), search: target.search, body },
+      context: async () => context,
+    });
+    await writeResponse(res, response);
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error('unhandled request error', { error });
+      if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR');
+      else res.destroy();
+    });
+  };
+}
+
+/**
+ * Answers before the body is read. Node would otherwise read and discard the whole body to keep the
+ * connection alive; closing it instead means a refused request costs no body bytes.
+ */
+function refuseUnread(req: IncomingMessage, res: ServerResponse, answer: () => void): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.complete) res.setHeader('connection', 'close');
+  answer();
+}

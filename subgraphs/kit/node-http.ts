@@ -1,0 +1,92 @@
+/**
+ * node:http helpers shared by the kit's subgraph handler, the gateway's HTTP front and the dev issuer
+ * (`@frontdesk/kit/node-http`, a named shared module: docs/architecture.md). Errors are answered from the
+ * shared catalogue only.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+import { ERROR_CATALOGUE, errorBody, type ErrorCode } from './catalogue.ts';
+
+/** The path and query of a request, or undefined when the request target is malformed. */
+export interface RequestTarget {
+  pathname: string;
+  /** The query string with its leading `?`, or ''. */
+  search: string;
+}
+
+/**
+ * Parses a request target. Origin-form (`/graphql?x=1`) is what clients send; absolute-form
+ * (`http://host/graphql`) a server must accept (RFC 9112 §3.2.2) and only its path and query are used —
+ * never its host. Anything else (authority-form, `*`, `//host`, what the URL parser refuses) is
+ * undefined, which callers answer 400.
+ */
+export function parseRequestTarget(target: string | undefined): RequestTarget | undefined {
+  if (target === undefined || target.length === 0) return undefined;
+  const originForm = target.startsWith('/') && !target.startsWith('//');
+  if (!originForm && !/^https?:\/\//i.test(target)) return undefined;
+  try {
+    const url = new URL(target, 'http://request-target.invalid');
+    return { pathname: url.pathname, search: url.search };
+  } catch {
+    return undefined;
+  }
+}
+
+/** application/json or application/graphql-response+json, with or without parameters. */
+export function isJsonContentType(value: string | undefined): boolean {
+  return /^application\/(graphql-response\+)?json\s*(;|$)/i.test(value ?? '');
+}
+
+/** Node's request headers as Apollo Server's HeaderMap (repeated headers joined with ", "). */
+export function toHeaderMap(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/** Writes Apollo Server's HTTP response (complete or chunked) to a node:http response. */
+export async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+  res.statusCode = response.status ?? 200;
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+/**
+ * Reads the body as UTF-8; undefined when it exceeds maxBytes. Past the limit the rest is drained and
+ * dropped rather than the socket destroyed, so the caller can still answer 413.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
+      req.resume();
+      resolve(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** Answers an error of the catalogue: its status, and `{ errors: [{ message, extensions: { code } }] }`. */
+export function sendError(res: ServerResponse, code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
+  sendJson(res, ERROR_CATALOGUE[code].status, errorBody(code, message), headers);
+}
