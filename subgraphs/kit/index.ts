@@ -23,6 +23,8 @@ export {
 } from './identity.ts';
 export { createContextFactory, isSdlOnlyQuery, type SubgraphContext, type SubgraphContextOptions, type ContextRequest } from './context.ts';
 export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
+export { answerClientError } from './node-http.ts';
+export { ERROR_CATALOGUE, type ErrorCode as CatalogueCode } from './catalogue.ts';
 export { createLoader } from './loaders.ts';
 export { ErrorCode, IdentityError } from './errors.ts';
 export { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from './key-set.ts';

@@ -4,6 +4,7 @@
  * shared catalogue only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
 import { ERROR_CATALOGUE, errorBody, type ErrorCode } from './catalogue.ts';
 
@@ -17,11 +18,13 @@ export interface RequestTarget {
 /**
  * Parses a request target. Origin-form (`/graphql?x=1`) is what clients send; absolute-form
  * (`http://host/graphql`) a server must accept (RFC 9112 §3.2.2) and only its path and query are used —
- * never its host. Anything else (authority-form, `*`, `//host`, what the URL parser refuses) is
- * undefined, which callers answer 400.
+ * never its host. Anything else (authority-form, `*`, `//host`, a broken percent-escape, what the URL
+ * parser refuses) is undefined, which callers answer 400.
  */
 export function parseRequestTarget(target: string | undefined): RequestTarget | undefined {
   if (target === undefined || target.length === 0) return undefined;
+  // A `%` must start an escape of two hex digits (RFC 3986 §2.1) anywhere in the target.
+  if (/%(?![0-9A-Fa-f]{2})/.test(target)) return undefined;
   const originForm = target.startsWith('/') && !target.startsWith('//');
   if (!originForm && !/^https?:\/\//i.test(target)) return undefined;
   try {
@@ -89,4 +92,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Answers an error of the catalogue: its status, and `{ errors: [{ message, extensions: { code } }] }`. */
 export function sendError(res: ServerResponse, code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
   sendJson(res, ERROR_CATALOGUE[code].status, errorBody(code, message), headers);
+}
+
+/**
+ * A node:http server's `clientError` listener: requests Node's HTTP parser refuses (headers over its
+ * 16 KiB limit, malformed request lines) get a JSON answer from the catalogue rather than a bare status
+ * line. `server.on('clientError', answerClientError)`.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const code: ErrorCode = tooLarge ? 'REQUEST_HEADER_FIELDS_TOO_LARGE' : 'BAD_REQUEST';
+  const body = JSON.stringify(errorBody(code, tooLarge ? ERROR_CATALOGUE[code].message : 'Malformed HTTP request'));
+  const statusLine = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${statusLine}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
-import { createContextFactory, createIdentityVerifier, createSubgraphHandler, type Identity, type IdentityVerifierOptions, type SubgraphContext } from '@frontdesk/kit';
+import { answerClientError, createContextFactory, createIdentityVerifier, createSubgraphHandler, type Identity, type IdentityVerifierOptions, type SubgraphContext } from '@frontdesk/kit';
 
 export interface ExampleSubgraph<Loaders, Store> {
   name: string;
@@ -58,6 +58,7 @@ export async function runSubgraph<L, S>(subgraph: ExampleSubgraph<L, S>, options
     onRefused: (error, requestId) => log({ level: 'warn', msg: 'request refused', code: error.code, reason: error.reason, requestId }),
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, createSubgraphHandler({ server: apollo, context }));
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
