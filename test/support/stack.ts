@@ -54,6 +54,8 @@ export interface Stack {
   stores: { accounts: AccountsStore; products: ProductsStore; reviews: ReviewsStore };
   logs: LogEntry[];
   identityIssuer: string;
+  /** The gateway's identity key file (a private JWK), for a second gateway signing as this one. */
+  identityKeyFile: string;
   /** POSTs a GraphQL request to the gateway. */
   query(body: unknown, options?: { token?: string; headers?: Record<string, string> }): Promise<HttpResult>;
   /** Forgets what subgraphs received. */
@@ -135,6 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stores: { accounts: examples.accounts.store, products: examples.products.store, reviews: examples.reviews.store },
       logs,
       identityIssuer,
+      identityKeyFile: keyFile,
       async query(body, queryOptions = {}) {
         const headers: Record<string, string> = { 'content-type': 'application/json', ...queryOptions.headers };
         if (queryOptions.token !== undefined) headers.authorization = `Bearer ${queryOptions.token}`;
