@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildSchema, isInterfaceType, isObjectType, Kind, type ConstDirectiveNode, type GraphQLSchema } from 'graphql';
-import { fieldRequirements, returnTypeRequirements, typeRequirements, type Requirements } from '../subgraphs/kit/authz/requirements.ts';
+import { fieldRequirements, returnTypeRequirements, typeRequirements, type Requirements } from '@frontdesk/kit';
 
 export interface FieldRow {
   coordinate: string;

@@ -77,7 +77,7 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       // its exp would be dead on arrival at the subgraph.
       if (exp * 1000 <= now()) throw AuthError.invalidToken('"exp" claim timestamp check failed (no tolerance on exp)', 'The access token expired');
       const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : now();
-      // jose checks a future iat only together with maxTokenAge; SECURITY.md wants it always honoured.
+      // jose checks a future iat only together with maxTokenAge; a future iat is always refused (RFC 8725 §3.10, README "Authentication").
       if (issuedAt > now() + config.clockToleranceMs) throw AuthError.invalidToken('iat is in the future');
       if (exp * 1000 - issuedAt > config.maxLifetimeMs) {
         throw AuthError.invalidToken(`token lifetime ${Math.round((exp * 1000 - issuedAt) / 1000)}s exceeds maxLifetime`);

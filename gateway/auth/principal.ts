@@ -15,7 +15,7 @@ export interface Principal {
   readonly roles: readonly string[];
   readonly tenant: string | undefined;
   readonly clientId: string | undefined;
-  /** When the gateway stops accepting the credential (its exp plus the issuer's clock tolerance); identity tokens never outlive it. */
+  /** When the credential expires (its `exp`, strictly: clock tolerance covers nbf and iat only); identity tokens never outlive it. */
   readonly expiresAt: Date | undefined;
 }
 

@@ -35,4 +35,9 @@ export {
   AUTHZ_LINK_SDL,
   type AuthorizationOptions,
   type Policy,
+  // What the directives require of each field and type: for reports such as `npm run authz`.
+  fieldRequirements,
+  typeRequirements,
+  returnTypeRequirements,
+  type Requirements,
 } from './authz/index.ts';

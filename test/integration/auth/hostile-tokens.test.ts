@@ -1,5 +1,5 @@
 /**
- * SECURITY.md "Token verification at the gateway", principle by principle, each with several hostile
+ * The threat model of token verification at the gateway (RFC 8725), principle by principle, each with several hostile
  * inputs. Every refusal must be a 401 with the exact RFC 6750 challenge, UNAUTHENTICATED, no reason in
  * the body, and no subgraph called. The gateway allows anonymous callers here on purpose: an invalid
  * credential must never fall back to anonymous.

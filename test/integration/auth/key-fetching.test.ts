@@ -1,5 +1,5 @@
 /**
- * How the gateway fetches identity-provider keys under abuse and failure (SECURITY.md: "An unknown kid
+ * How the gateway fetches identity-provider keys under abuse and failure (threat model: "An unknown kid
  * triggers at most one key refetch per cooldown, shared by all requests"; "Faults fail closed and stay
  * responsive"): kid floods, cold start, provider down or hanging, junk key sets; and the challenge when
  * no credential is sent and anonymous access is off.

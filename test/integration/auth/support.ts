@@ -91,7 +91,7 @@ export const NOT_BEARER: Refusal = { description: 'Use the Bearer scheme' };
 export const EMPTY_BEARER: Refusal = { error: 'invalid_request', description: 'The Bearer credential is empty' };
 
 /**
- * A refusal as DESIGN.md's catalogue says: 401, the exact RFC 6750 challenge, UNAUTHENTICATED with the
+ * A refusal as the catalogue (docs/errors.md) says: 401, the exact RFC 6750 challenge, UNAUTHENTICATED with the
  * client-safe message only, no reason in the body, and no subgraph called.
  */
 export function expectRefused(stack: Stack, result: HttpResult | RawResult, refusal: Refusal): void {

@@ -1,5 +1,5 @@
 /**
- * The verified-token cache (DESIGN.md: "Verification results may be cached, bounded in size and never past
+ * The verified-token cache (README "Decisions": "Verification results may be cached, bounded in size and never past
  * the token's expiry"): a repeated token costs no signature verification, concurrent identical tokens
  * share one, and a cached result is never used past exp. Counted with `authenticator.stats`, not timed.
  */
