@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { isJsonContentType, parseRequestTarget, readBody, sendError, sendJson, toHeaderMap, writeResponse } from '@frontdesk/kit/node-http';
+import { ANSWERED, isJsonContentType, parseRequestTarget, readJsonBody, sendError, sendJson, toHeaderMap, writeResponse } from '@frontdesk/kit/node-http';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { GatewayConfig } from '../config/types.ts';
@@ -68,14 +68,8 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
       return refuseUnread(req, res, () => sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers));
     }
 
-    const raw = await readBody(req, bodyBytes);
-    if (raw === undefined) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${bodyBytes} bytes`);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      return sendError(res, 'BAD_REQUEST', 'Request body is not valid JSON');
-    }
+    const body = await readJsonBody(req, res, bodyBytes);
+    if (body === ANSWERED) return;
     if (Array.isArray(body)) {
       if (batchedOperations === 0) return sendError(res, 'BAD_REQUEST', 'Batched requests are not accepted');
       if (body.length === 0 || body.length > batchedOperations) return sendError(res, 'BAD_REQUEST', `A batch holds 1 to ${batchedOperations} operations`);

@@ -6,7 +6,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApolloServer, BaseContext } from '@apollo/server';
 import type { ContextRequest } from './context.ts';
-import { isJsonContentType, parseRequestTarget, readBody, sendError, sendJson, toHeaderMap, writeResponse } from './node-http.ts';
+import { ANSWERED, isJsonContentType, parseRequestTarget, readJsonBody, sendError, sendJson, toHeaderMap, writeResponse } from './node-http.ts';
 
 export interface SubgraphHandlerOptions<Context extends BaseContext> {
   server: ApolloServer<Context>;
@@ -35,14 +35,8 @@ export function createSubgraphHandler<Context extends BaseContext>(options: Subg
     if (target.pathname !== path) return sendError(res, 'NOT_FOUND');
     if (req.method !== 'POST') return sendError(res, 'METHOD_NOT_ALLOWED', 'Only POST is accepted', { allow: 'POST' });
     if (!isJsonContentType(req.headers['content-type'])) return sendError(res, 'UNSUPPORTED_MEDIA_TYPE');
-    const raw = await readBody(req, maxBodyBytes);
-    if (raw === undefined) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      return sendError(res, 'BAD_REQUEST', 'Request body is not valid JSON');
-    }
+    const body = await readJsonBody(req, res, maxBodyBytes);
+    if (body === ANSWERED) return;
     const headers = toHeaderMap(req);
     const response = await options.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers, search: target.search, body },

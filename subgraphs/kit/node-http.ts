@@ -61,6 +61,27 @@ export async function writeResponse(res: ServerResponse, response: HTTPGraphQLRe
   res.end();
 }
 
+/** No body: the request was answered (413 or 400) and the caller stops. */
+export const ANSWERED = Symbol('answered');
+
+/**
+ * Reads and parses a JSON body bounded by `maxBytes`. Answers 413 PAYLOAD_TOO_LARGE or 400 BAD_REQUEST
+ * itself and returns ANSWERED; otherwise returns the parsed value.
+ */
+export async function readJsonBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<unknown> {
+  const raw = await readBody(req, maxBytes);
+  if (raw === undefined) {
+    sendError(res, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBytes} bytes`);
+    return ANSWERED;
+  }
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    sendError(res, 'BAD_REQUEST', 'Request body is not valid JSON');
+    return ANSWERED;
+  }
+}
+
 /**
  * Reads the body as UTF-8; undefined when it exceeds maxBytes. Past the limit the rest is drained and
  * dropped rather than the socket destroyed, so the caller can still answer 413.
