@@ -12,6 +12,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { Agent } from 'undici';
 import { servicePrincipal, type Principal } from './auth/principal.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
+import { gatewayAuthorizationPlugin } from './authz/index.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource, type GatewayContext } from './datasource.ts';
 import { AuthError, ERROR_CATALOGUE, authErrorResponse } from './errors.ts';
@@ -112,6 +113,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     plugins: [
       // GraphQL Armor is typed against the CommonJS build of @apollo/server; the plugin objects are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
+      gatewayAuthorizationPlugin({ log }),
       {
         async requestDidStart() {
           return {
