@@ -7,7 +7,8 @@
  * after a warm-up; the table shows medians over rounds and the frontdesk/baseline ratios.
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_CONNECTIONS
- * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path).
+ * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path),
+ * BENCH_ONLY (comma-separated scenario names; default all).
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
  * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
  */
@@ -33,6 +34,20 @@ export const QUERIES = {
   'single-subgraph': '{ topProducts(first: 5) { upc name price inStock } }',
   'cross-subgraph': '{ topProducts(first: 5) { name price reviews { rating body author { username } } } }',
 } as const;
+
+/**
+ * Operations every bench user is denied (the tokens hold only products:read; createReview needs
+ * reviews:write). frontdesk answers them at the gateway with no subgraph call (docs/authorization.md
+ * "Enforced at the gateway too"); the baseline sends them to the subgraph, whose kit denies them. Nothing
+ * is written either way. Their answers differ (FORBIDDEN vs the kit's UNAUTHENTICATED, the baseline sending
+ * no identity), so they are checked for being denials, not for being equal.
+ */
+export const DENIED_QUERIES = {
+  'fully-denied': 'mutation { createReview(upc: "p001", body: "bench", rating: 5) { id body rating product { name } } }',
+} as const;
+
+/** BENCH_ONLY=name[,name]: run only these scenarios (e.g. BENCH_ONLY=fully-denied). */
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 
 const twoCores = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSync('/usr/bin/taskset');
 const children: ChildProcess[] = [];
@@ -176,11 +191,22 @@ async function main() {
     );
     if (answers[0] !== answers[1] || answers[0]?.includes('"errors"')) throw new Error(`gateways disagree on ${query}:\n${answers.join('\n')}`);
   }
+  for (const query of Object.values(DENIED_QUERIES)) {
+    for (const url of Object.values(gateways)) {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` }, body: JSON.stringify({ query }) });
+      const body = (await response.json()) as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: { code?: string } }> };
+      const code = body.errors?.[0]?.extensions?.code;
+      if (response.status !== 200 || Object.values(body.data ?? {}).some((v) => v !== null) || (code !== 'FORBIDDEN' && code !== 'UNAUTHENTICATED')) {
+        throw new Error(`${url} does not deny ${query}: ${JSON.stringify(body)}`);
+      }
+    }
+  }
 
   if (SOAK_SECONDS > 0) return soak(gateways.frontdesk, frontdesk.pid, tokensFile, started);
 
   const results: Record<string, Record<string, Array<{ rps: number; p50: number; p99: number }>>> = {};
-  for (const [queryName, query] of Object.entries(QUERIES)) {
+  for (const [queryName, query] of Object.entries({ ...QUERIES, ...DENIED_QUERIES })) {
+    if (ONLY && !ONLY.includes(queryName)) continue;
     results[queryName] = { baseline: [], frontdesk: [] };
     for (const gateway of ['baseline', 'frontdesk'] as const) await load(gateways[gateway], query, tokensFile, 2); // warm-up
     for (let round = 0; round < ROUNDS; round++) {

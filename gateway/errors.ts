@@ -4,7 +4,7 @@
  * StartupError with a stable code. Details (jose's code, the failed claim) go to the log only.
  */
 import { GraphQLError } from 'graphql';
-import { ERROR_CATALOGUE } from '@frontdesk/kit/catalogue';
+import { ERROR_CATALOGUE, type ErrorCode } from '@frontdesk/kit/catalogue';
 
 export { ERROR_CATALOGUE, errorBody, isCatalogueCode, type ErrorCode } from '@frontdesk/kit/catalogue';
 
@@ -81,4 +81,10 @@ export function authErrorResponse(error: AuthError, realm: string): { status: nu
     headers: { 'www-authenticate': challenge },
     error: new GraphQLError(error.description, { extensions: { code: 'UNAUTHENTICATED' } }),
   };
+}
+
+/** A GraphQLError with the catalogue's message and HTTP status, for Apollo (`extensions.http`). */
+export function catalogueError(code: ErrorCode, extra: Record<string, unknown> = {}): GraphQLError {
+  const entry = ERROR_CATALOGUE[code];
+  return new GraphQLError(entry.message, { extensions: { code, ...extra, http: { status: entry.status } } });
 }

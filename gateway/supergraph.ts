@@ -1,10 +1,12 @@
 /**
  * The supergraph, served from a file and reloaded when the file changes. A new supergraph that does not
- * parse or that Apollo Gateway refuses leaves the current one serving, and the log says why.
+ * parse, whose authorization rules cannot be read, or that Apollo Gateway refuses leaves the current one
+ * serving, and the log says why.
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import { Kind, parse, type EnumTypeDefinitionNode } from 'graphql';
+import { readAuthorizationRules } from './authz/index.ts';
 import type { Logger } from './log.ts';
 
 /** Subgraph names and routing URLs declared by a supergraph (its join__Graph enum). */
@@ -51,7 +53,8 @@ export function supergraphFromFile(path: string, log: Logger, pollMs = 1_000): S
       }
       if (next === current) return;
       try {
-        parse(next, { noLocation: true });
+        // A supergraph whose authorization rules the gateway cannot read is refused like one that does not parse.
+        readAuthorizationRules(parse(next, { noLocation: true }));
         update(next);
         current = next;
         log.info('supergraph reloaded', { path });

@@ -4,6 +4,10 @@
  * Composes the supergraph from rover's supergraph config with @apollo/composition — the library rover
  * itself runs — so `rover supergraph compose --config rover.yaml` gives the same result for anyone who
  * has rover. `--check` writes nothing and exits 1 when the committed supergraph is stale.
+ *
+ * Subgraphs that import Apollo's own @authenticated/@requiresScopes (written for Apollo Router) are
+ * rewritten to frontdesk's authz spec first (scripts/apollo-authz.ts); Apollo's @policy is refused with
+ * what to change. rover itself would compose them into a supergraph @apollo/gateway refuses.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
@@ -11,11 +15,14 @@ import { parseArgs } from 'node:util';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { parse as parseYaml } from 'yaml';
+import { rewriteApolloAuthz } from './apollo-authz.ts';
 
 export interface ComposeResult {
   supergraphSdl?: string;
   /** Readable composition errors, each naming the subgraph(s) involved. */
   errors: string[];
+  /** What was rewritten before composing (Apollo's authorization directives, docs/authorization.md). */
+  notes?: string[];
 }
 
 interface RoverConfig {
@@ -27,6 +34,7 @@ interface RoverConfig {
 export function composeFromRoverConfig(configPath: string): ComposeResult {
   const config = parseYaml(readFileSync(configPath, 'utf8')) as RoverConfig;
   const errors: string[] = [];
+  const notes: string[] = [];
   const services = [];
   for (const [name, subgraph] of Object.entries(config.subgraphs ?? {})) {
     const file = subgraph.schema?.file;
@@ -36,7 +44,10 @@ export function composeFromRoverConfig(configPath: string): ComposeResult {
     }
     const path = resolve(dirname(configPath), file);
     try {
-      services.push({ name, url: subgraph.routing_url, typeDefs: parse(readFileSync(path, 'utf8')) });
+      const rewrite = rewriteApolloAuthz(name, parse(readFileSync(path, 'utf8')));
+      errors.push(...rewrite.errors);
+      if (rewrite.rewritten.length > 0) notes.push(`[${name}] Apollo's ${rewrite.rewritten.join(', ')} rewritten to https://specs.frontdesk.dev/authz/v0.1`);
+      services.push({ name, url: subgraph.routing_url, typeDefs: rewrite.document });
     } catch (error) {
       errors.push(`[${name}] ${relative(process.cwd(), path)}: ${(error as Error).message}`);
     }
@@ -47,7 +58,7 @@ export function composeFromRoverConfig(configPath: string): ComposeResult {
   if (result.errors) {
     return { errors: result.errors.map((error) => `${String(error.extensions?.code ?? 'COMPOSITION_ERROR')}: ${error.message}`) };
   }
-  return { supergraphSdl: `${result.supergraphSdl.trimEnd()}\n`, errors: [] };
+  return { supergraphSdl: `${result.supergraphSdl.trimEnd()}\n`, errors: [], notes };
 }
 
 async function main(): Promise<number> {
@@ -64,6 +75,7 @@ async function main(): Promise<number> {
     for (const error of result.errors) process.stderr.write(`  - ${error}\n`);
     return 1;
   }
+  for (const note of result.notes ?? []) process.stdout.write(`${note}\n`);
   let committed: string | undefined;
   try {
     committed = readFileSync(values.output, 'utf8');

@@ -1,9 +1,11 @@
 /**
- * Apollo Server over Apollo Gateway, configured for frontdesk: request limits, JSON-only compact
- * responses, APQ off, CSRF prevention on, production masking, and the operation-errors plugin.
+ * Apollo Server over Apollo Gateway, configured for frontdesk: request limits, the gateway's own
+ * authorization check, JSON-only compact responses, APQ off, CSRF prevention on, production masking, and
+ * the operation-errors plugin.
  */
 import type { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { gatewayAuthorizationPlugin } from '../authz/index.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import { apolloLogger, type Logger } from '../log.ts';
@@ -28,6 +30,8 @@ export function createApolloServer(config: GatewayConfig, gateway: ApolloGateway
     stringifyResult: (value) => JSON.stringify(value),
     allowBatchedHttpRequests: config.limits.batchedOperations > 0,
     formatError: config.production ? maskUnexpected : (formatted) => formatted,
-    plugins: [...limits.plugins, operationErrorsPlugin()],
+    // The gateway's own @authenticated/@requiresScopes check removes denied fields before planning
+    // (docs/authorization.md "Enforced at the gateway too").
+    plugins: [...limits.plugins, gatewayAuthorizationPlugin({ log }), operationErrorsPlugin()],
   });
 }

@@ -162,7 +162,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /** Records each request a subgraph receives (headers, body, decoded identity token). */
-function record(subgraph: StackSubgraph): void {
+export function record(subgraph: StackSubgraph): void {
   subgraph.server.prependListener('request', (req) => {
     if (req.method !== 'POST') return;
     const chunks: Buffer[] = [];

@@ -94,9 +94,13 @@ describe('production mode', () => {
     const typo = await stack.query({ query: '{ topProduct { name } }' });
     expect(typo.status).toBe(400);
     expect(JSON.stringify(typo.body)).not.toMatch(/did you mean/i);
-    const denied = await stack.query({ query: '{ users { id } }' });
+    // A denial from a subgraph's kit (@policy is decided there) and one from the gateway's own check.
+    const denied = await stack.query({ query: '{ user(id: "u2") { email } }' });
     expect(denied.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', serviceName: 'accounts' });
     expect(JSON.stringify(denied.body)).not.toContain('stacktrace');
+    const deniedAtGateway = await stack.query({ query: '{ users { id } }' });
+    expect(deniedAtGateway.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(JSON.stringify(deniedAtGateway.body)).not.toContain('stacktrace');
     // A subgraph's unexpected error: masked, with the request id to find it in the log.
     stack.stores.products.topProducts = async () => {
       throw new Error('connection to db failed: password=hunter2');
