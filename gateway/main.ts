@@ -1,15 +1,35 @@
 /**
- * `npm run gateway -- [--config gateway.yaml]`: runs the gateway alone, as it is deployed. The only place
- * the gateway reads process.env: FRONTDESK_CONFIG (config path when --config is absent), NODE_ENV, and
- * whatever the config file interpolates with ${VAR}.
+ * `npm run gateway -- [--config gateway.yaml]`: runs the gateway alone, as it is deployed.
+ * `npm run gateway -- check [--config gateway.yaml] [--format yaml|json]`: validates the config and prints
+ * the effective one (README.md "Configuration reference"), exit 0; or every problem, exit 1.
+ * The only place the gateway reads process.env: FRONTDESK_CONFIG (config path when --config is absent),
+ * NODE_ENV, and whatever the config file interpolates with ${VAR}.
  */
 import { parseArgs } from 'node:util';
+import { checkConfig } from './config/check-command.ts';
 import { loadConfigFile } from './config/load.ts';
 import { StartupError } from './errors.ts';
 import { startGateway } from './server.ts';
 
-const { values } = parseArgs({ options: { config: { type: 'string' } } });
+const { values, positionals } = parseArgs({ options: { config: { type: 'string' }, format: { type: 'string' } }, allowPositionals: true });
 const configPath = values.config ?? process.env.FRONTDESK_CONFIG ?? 'gateway.yaml';
+const [command, ...extra] = positionals;
+
+if (command === 'check') {
+  const format = values.format ?? 'yaml';
+  if (extra.length > 0 || (format !== 'yaml' && format !== 'json')) {
+    process.stderr.write('usage: gateway check [--config gateway.yaml] [--format yaml|json]\n');
+    process.exit(2);
+  }
+  const result = checkConfig(configPath, format, { env: process.env });
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  process.exit(result.exitCode);
+}
+if (command !== undefined || values.format !== undefined) {
+  process.stderr.write('usage: gateway [--config gateway.yaml] | gateway check [--config gateway.yaml] [--format yaml|json]\n');
+  process.exit(2);
+}
 
 try {
   const config = loadConfigFile(configPath, { env: process.env });

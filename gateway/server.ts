@@ -54,8 +54,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const authenticator = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock });
   const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock });
-  // maxResponseSize bounds every subgraph response, chunked ones included (32 MiB).
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphDefaults.maxConnections, maxResponseSize: 32 * 1_048_576 });
+  // maxResponseSize bounds every subgraph response, chunked ones included.
+  const dispatcher = new Agent({
+    keepAliveTimeout: config.subgraphDefaults.keepAliveTimeoutMs,
+    connections: config.subgraphDefaults.maxConnections,
+    maxResponseSize: config.subgraphDefaults.maxResponseBytes,
+  });
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
@@ -80,7 +84,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const front = createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log });
   let inflight = 0;
   let idle: (() => void) | undefined;
-  const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
+  const serverOptions = { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs, maxHeaderSize: config.server.maxHeaderBytes };
+  const server: Server = createServer(serverOptions, (req, res) => {
     inflight++;
     res.once('close', () => {
       inflight--;

@@ -1,0 +1,92 @@
+/**
+ * Checks that span several keys, run after every key has been read on its own. Each is a named step that
+ * records problems saying what to change (README.md "Configuration reference").
+ */
+import { existsSync } from 'node:fs';
+import type { GatewayConfig } from './types.ts';
+
+type Checked = Omit<GatewayConfig, 'source'>;
+type Check = (config: Checked, problem: (message: string) => void) => void;
+
+/**
+ * Headers that carry or could spoof identity, or belong to one hop only: never forwarded to subgraphs,
+ * whatever `forwardHeaders` says.
+ */
+const NEVER_FORWARDED = /^(authorization|proxy-authorization|cookie|set-cookie|host|connection|keep-alive|te|trailer|transfer-encoding|upgrade|content-length|content-type|forwarded|via|x-real-ip|x-forwarded-.*|x-original-.*|x-client-.*|x-user.*|x-auth.*|x-identity.*|x-api-key|x-principal.*|x-remote-user|remote-user|x-jwt.*|x-token.*|frontdesk-.*|x-frontdesk-.*)$/;
+
+export const checkForwardHeaders: Check = ({ forwardHeaders, identity }, problem) => {
+  for (const header of forwardHeaders) {
+    if (NEVER_FORWARDED.test(header) || header === identity.header) {
+      problem(`forwardHeaders: "${header}" carries identity or is hop-by-hop and is never forwarded; remove it`);
+    }
+  }
+};
+
+export const checkSomeoneCanCall: Check = ({ auth }, problem) => {
+  if (!auth.anonymous && auth.jwt.length === 0) problem('auth: anonymous is false but no auth.jwt issuer is configured, so every request would be refused');
+};
+
+export const checkIssuersUnique: Check = ({ auth }, problem) => {
+  const seen = new Set<string>();
+  for (const { issuer } of auth.jwt) {
+    if (issuer && seen.has(issuer)) problem(`auth.jwt: issuer ${issuer} is listed twice; merge the two entries`);
+    seen.add(issuer);
+  }
+};
+
+export const checkTokenFitsInHeaders: Check = ({ auth, server }, problem) => {
+  if (auth.maxTokenBytes >= server.maxHeaderBytes) {
+    problem(`auth.maxTokenBytes: ${auth.maxTokenBytes} does not fit in server.maxHeaderBytes (${server.maxHeaderBytes}); lower it or raise server.maxHeaderBytes`);
+  }
+};
+
+/**
+ * Issuer keys fetched over plain http can be swapped by anyone on the path, and then any token verifies.
+ * Loopback never leaves the host (a sidecar, the local stack), so it is allowed.
+ */
+export const checkKeySetTransport: Check = ({ production, auth }, problem) => {
+  if (!production) return;
+  auth.jwt.forEach(({ jwks, issuer }, index) => {
+    if (jwks.kind === 'file' || !isPlainHttpBeyondLoopback(jwks.url)) return;
+    if (jwks.kind === 'url') {
+      problem(`auth.jwt[${index}].jwks: ${jwks.url} is plain http; key sets must be fetched over https when NODE_ENV=production (loopback hosts excepted): use an https URL or a file`);
+    } else {
+      problem(`auth.jwt[${index}].issuer: ${issuer} is plain http and its keys would be found by OIDC discovery over http; when NODE_ENV=production use an https issuer, or set jwks to an https URL or a file`);
+    }
+  });
+};
+
+function isPlainHttpBeyondLoopback(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false; // already reported as not a URL
+  }
+  if (url.protocol !== 'http:') return false;
+  // WHATWG URL parsing normalises IPv4 forms (127.1, 0x7f.0.0.1) to dotted decimal.
+  return !(url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname));
+}
+
+export const checkDevKeys: Check = ({ production, identity }, problem) => {
+  if (identity.devKeys && production) {
+    problem('identity.devKeys: generated development keys are refused when NODE_ENV=production; provision keys and list them in identity.keys');
+  }
+};
+
+export const checkIdentityKeyFiles: Check = ({ identity }, problem) => {
+  if (identity.devKeys) return; // generated on boot
+  identity.keys.forEach(({ file }, index) => {
+    if (file && !existsSync(file)) problem(`identity.keys[${index}].file: ${file} does not exist`);
+  });
+};
+
+export const CHECKS: readonly Check[] = [
+  checkForwardHeaders,
+  checkSomeoneCanCall,
+  checkIssuersUnique,
+  checkTokenFitsInHeaders,
+  checkKeySetTransport,
+  checkDevKeys,
+  checkIdentityKeyFiles,
+];

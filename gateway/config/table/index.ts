@@ -1,0 +1,26 @@
+/**
+ * The config table: every gateway.yaml key once, with its default, unit, bounds and doc line. It drives
+ * validation (../read.ts), the config types (../types.ts), the README reference and the JSON Schema
+ * (`npm run docs:config`). A new key goes in the section file it belongs to, and nowhere else.
+ */
+import { auth } from './auth.ts';
+import { duration, oneOf, section } from './fields.ts';
+import { identity } from './identity.ts';
+import { limits } from './limits.ts';
+import { forwardHeaders, listen, server, subgraphDefaults, subgraphs, supergraph } from './network.ts';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.yaml).', {
+  listen,
+  server,
+  supergraph,
+  subgraphs,
+  subgraphDefaults,
+  forwardHeaders,
+  limits,
+  auth,
+  identity,
+  logLevel: oneOf(LOG_LEVELS, { default: 'info', doc: 'JSON lines on stdout, at this level and above' }),
+  shutdownGrace: duration({ default: '10s', max: '10m', doc: 'on SIGTERM, how long in-flight requests may finish' }),
+});

@@ -1,0 +1,63 @@
+/** Config table: where the gateway listens, how it holds client and subgraph connections. */
+import { duration, integer, list, map, path, section, string, url } from './fields.ts';
+
+export const listen = section('Where the gateway accepts requests.', {
+  host: string({ default: '127.0.0.1', doc: 'address to bind' }),
+  port: integer({ default: 4000, min: 0, max: 65_535, doc: 'TCP port (0: any free port)' }),
+});
+
+/** Node's HTTP server options; the defaults are what the gateway has always used. */
+export const server = section('Client connections (Node HTTP server options).', {
+  keepAliveTimeout: duration({
+    default: '65s',
+    min: '1s',
+    max: '10m',
+    doc: 'idle time before a client connection is closed; keep it above the idle timeout of the load balancer in front (60s on AWS ALB)',
+  }),
+  requestTimeout: duration({ default: '60s', min: '1s', max: '1h', doc: 'longest time to receive a whole request from a client (headers and body); slower ones get 408' }),
+  maxHeaderBytes: integer({
+    default: 16_384,
+    min: 4_096,
+    max: 65_536,
+    unit: 'bytes',
+    doc: 'largest request head (request line and headers); larger ones get 431 before any other check',
+  }),
+});
+
+export const supergraph = path({
+  default: 'schema/supergraph.graphql',
+  mustExist: 'run `npm run compose`',
+  doc: 'supergraph SDL; reloaded when the file changes (a bad one is refused, the old one keeps serving)',
+});
+
+export const subgraphs = map(
+  '<name>',
+  section('Per-subgraph overrides.', {
+    url: url({ defaultText: "the supergraph's routing URL", doc: 'override per subgraph; an unknown name fails at boot' }),
+    timeout: duration({ defaultText: '`subgraphDefaults.timeout`', min: '1ms', doc: 'per-subgraph request timeout' }),
+  }),
+  { doc: 'overrides of the supergraph routing, by subgraph name' },
+);
+
+export const subgraphDefaults = section('How every subgraph is called.', {
+  timeout: duration({ default: '10s', min: '1ms', doc: 'subgraph request timeout, connect to last byte' }),
+  maxConnections: integer({ default: 64, min: 1, max: 10_000, doc: 'keep-alive connections per subgraph (pooled, undici)' }),
+  keepAliveTimeout: duration({
+    default: '30s',
+    min: '1s',
+    max: '10m',
+    doc: "idle time before a pooled subgraph connection is closed; keep it below the subgraphs' own keep-alive timeout",
+  }),
+  maxResponseBytes: integer({
+    default: 33_554_432,
+    min: 1_024,
+    max: 1_073_741_824,
+    unit: 'bytes',
+    doc: 'largest subgraph response, chunked ones included; a larger one fails that subgraph call',
+  }),
+});
+
+export const forwardHeaders = list(string({ lowerCase: true, doc: 'header name' }), {
+  default: ['x-request-id', 'traceparent', 'tracestate', 'baggage', 'accept-language'],
+  doc: 'the only client headers forwarded; identity-bearing and hop-by-hop headers (`authorization`, `cookie`, `x-user*`, `x-forwarded-*`, the identity header…) are refused at boot',
+});

@@ -1,0 +1,29 @@
+/**
+ * The config types are derived from the table (gateway/config/types.ts). These assertions are checked by
+ * `npm run typecheck` (vitest's expectTypeOf): they fail when a table change would change the shape the
+ * rest of the gateway reads. The runtime part checks that the loader returns that shape.
+ */
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { parseConfig } from '../../../gateway/config/load.ts';
+import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
+import { SUPERGRAPH } from '../../support/stack.ts';
+
+describe('config types', () => {
+  it('keep the shape the gateway reads', () => {
+    expectTypeOf<GatewayConfig['listen']>().toEqualTypeOf<{ host: string; port: number }>();
+    expectTypeOf<GatewayConfig['server']>().toEqualTypeOf<{ keepAliveTimeoutMs: number; requestTimeoutMs: number; maxHeaderBytes: number }>();
+    expectTypeOf<GatewayConfig['subgraphDefaults']>().toEqualTypeOf<{ timeoutMs: number; maxConnections: number; keepAliveTimeoutMs: number; maxResponseBytes: number }>();
+    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined }>();
+    expectTypeOf<GatewayConfig['limits']>().toEqualTypeOf<{ bodyBytes: number; depth: number; aliases: number; tokens: number; directives: number; cost: number; batchedOperations: number }>();
+    expectTypeOf<GatewayConfig['auth']['cache']>().toEqualTypeOf<{ maxEntries: number; ttlMs: number }>();
+    expectTypeOf<ClaimMapping>().toEqualTypeOf<{ subject: string; scopes: readonly string[]; roles: readonly string[]; tenant: string | undefined; clientId: readonly string[] }>();
+    expectTypeOf<JwtIssuerConfig['jwks']>().toEqualTypeOf<{ kind: 'url'; url: string } | { kind: 'file'; path: string } | { kind: 'discovery'; url: string }>();
+    expectTypeOf<JwtIssuerConfig['jwksMaxAgeMs']>().toEqualTypeOf<number>();
+    expectTypeOf<IdentityKeyConfig>().toEqualTypeOf<{ file: string; kid: string | undefined; alg: 'EdDSA' | 'ES256' | undefined }>();
+    expectTypeOf<GatewayConfig['logLevel']>().toEqualTypeOf<'debug' | 'info' | 'warn' | 'error' | 'silent'>();
+
+    const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
+    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'logLevel', 'shutdownGraceMs']);
+    expect(Object.keys(config.identity.keys[0] ?? {})).toEqual(['file', 'kid', 'alg']);
+  });
+});
