@@ -1,0 +1,682 @@
+/**
+ * The key-set loader (subgraphs/kit/key-set.ts) at unit level: its timing rules under a frozen clock (the
+ * `now` option), against a real local HTTP server on port 0 that counts requests. Single flight, cooldown
+ * counted from the last attempt, stale-while-error, background refresh after maxAge, bounded and
+ * time-limited fetches, junk answers that never replace working keys, and KeySetUnavailableError when
+ * there is nothing to verify with. test/integration/auth/key-fetching.test.ts covers the same rules end to
+ * end through the gateway, with real time.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errors, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from '@frontdesk/kit/key-set';
+import { createTestKey, type TestKey } from '../../support/issuer.ts';
+
+// ---------------------------------------------------------------------------------------------------------
+// A JWKS server that counts requests and answers as told.
+
+type Answer =
+  | { kind: 'keys'; keys: TestKey[] }
+  | { kind: 'raw'; status: number; body: string; headers?: Record<string, string | number> }
+  | { kind: 'chunked'; body: string }
+  | { kind: 'hang' }
+  | { kind: 'stall-body' }
+  | { kind: 'redirect'; location: string };
+
+interface JwksServer {
+  url: URL;
+  requests: number;
+  /** Paths requested, in order. */
+  paths: string[];
+  /** Accept headers received, in order. */
+  accepts: Array<string | undefined>;
+  answer: Answer;
+  /** While set, requests wait until `release()` before being answered. */
+  hold: boolean;
+  release(): void;
+  /** Resolves once `count` requests have arrived; rejects if they have not within 2 s. */
+  received(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const servers: JwksServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function startJwksServer(answer: Answer): Promise<JwksServer> {
+  const held: Array<() => void> = [];
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const respond = (res: ServerResponse) => {
+    const current = state.answer;
+    switch (current.kind) {
+      case 'keys': {
+        const body = JSON.stringify({ keys: current.keys.map((key) => key.publicJwk) });
+        res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      case 'raw':
+        res.writeHead(current.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(current.body), ...current.headers });
+        res.end(current.body);
+        return;
+      case 'chunked':
+        // No content-length: only the reader's running count can stop it.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < current.body.length; i += 1024) res.write(current.body.slice(i, i + 1024));
+        res.end();
+        return;
+      case 'hang':
+        return;
+      case 'stall-body':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 });
+        res.write('{"keys":[');
+        return;
+      case 'redirect':
+        res.writeHead(302, { location: current.location, 'content-length': 0 });
+        res.end();
+        return;
+    }
+  };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    state.requests++;
+    state.paths.push(req.url ?? '');
+    state.accepts.push(req.headers.accept);
+    for (const waiter of waiters.filter((w) => state.requests >= w.count)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+    if (state.hold) held.push(() => respond(res));
+    else respond(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const state: JwksServer = {
+    url: new URL(`http://127.0.0.1:${port}/jwks.json`),
+    requests: 0,
+    paths: [],
+    accepts: [],
+    answer,
+    hold: false,
+    release() {
+      state.hold = false;
+      for (const send of held.splice(0)) send();
+    },
+    received(count) {
+      if (state.requests >= count) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`expected ${count} requests, got ${state.requests}`)), 2_000);
+        waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  servers.push(state);
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Keys, tokens, a frozen clock.
+
+let keyA: TestKey;
+let keyB: TestKey;
+let rogue: TestKey; // never published
+beforeAll(async () => {
+  [keyA, keyB, rogue] = await Promise.all([createTestKey('ES256', 'key-a'), createTestKey('ES256', 'key-b'), createTestKey('ES256', 'rogue')]);
+});
+
+function sign(key: TestKey, kid = key.kid): Promise<string> {
+  return new SignJWT({ sub: 'u1' }).setProtectedHeader({ alg: key.alg, kid }).sign(key.privateKey);
+}
+
+/** Resolves with the verified kid, or rejects with what getKey threw. */
+async function verify(keySet: KeySet, token: string): Promise<string | undefined> {
+  const { protectedHeader } = await jwtVerify(token, keySet.getKey);
+  return protectedHeader.kid;
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof Error)) throw new Error('expected a rejection, got a result');
+  return outcome;
+}
+
+async function expectNoMatchingKey(promise: Promise<unknown>): Promise<void> {
+  const error = await failure(promise);
+  expect(error).toBeInstanceOf(errors.JWKSNoMatchingKey);
+  expect((error as errors.JWKSNoMatchingKey).code).toBe('ERR_JWKS_NO_MATCHING_KEY');
+}
+
+async function expectUnavailable(promise: Promise<unknown>, server: JwksServer, causeMessage?: string): Promise<KeySetUnavailableError> {
+  const error = await failure(promise);
+  expect(error).toBeInstanceOf(KeySetUnavailableError);
+  expect((error as KeySetUnavailableError).code).toBe('ERR_KEY_SET_UNAVAILABLE');
+  expect(error.name).toBe('KeySetUnavailableError');
+  expect(error.message).toBe(`key set ${server.url.href} is unavailable`);
+  if (causeMessage !== undefined) expect((error.cause as Error | undefined)?.message).toBe(causeMessage);
+  return error as KeySetUnavailableError;
+}
+
+/** A clock that moves only when told. */
+function frozenClock(start = 1_000_000) {
+  let time = start;
+  return {
+    now: () => time,
+    set: (ms: number) => {
+      time = start + ms;
+    },
+  };
+}
+
+/** The promise's value if it settles within `ms`; a failure naming what it was waiting for otherwise. */
+function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Lets pending I/O and microtasks run (a background refresh reaching the server, its answer being read). */
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 20));
+
+const COOLDOWN = 1_000;
+const MAX_AGE = 10_000;
+
+function keySetFor(server: JwksServer, clock: ReturnType<typeof frozenClock>, options: RemoteKeySetOptions = {}): KeySet {
+  return createRemoteKeySet(server.url, { cooldownMs: COOLDOWN, maxAgeMs: MAX_AGE, timeoutMs: 2_000, now: clock.now, ...options });
+}
+
+/** A key set warmed at t=0 with key A. */
+async function warm(answer: Answer = { kind: 'keys', keys: [keyA] }, options: RemoteKeySetOptions = {}) {
+  const server = await startJwksServer(answer);
+  const clock = frozenClock();
+  const keySet = keySetFor(server, clock, options);
+  expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+  expect(server.requests).toBe(1);
+  return { server, clock, keySet };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('createStaticKeySet', () => {
+  it('verifies tokens signed by its keys and never fetches', async () => {
+    const keySet = createStaticKeySet({ keys: [keyA.publicJwk, keyB.publicJwk] });
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    expect(await verify(keySet, await sign(keyB))).toBe('key-b');
+  });
+
+  it('an unknown kid is JWKSNoMatchingKey, not unavailable', async () => {
+    const keySet = createStaticKeySet({ keys: [keyA.publicJwk] });
+    await expectNoMatchingKey(verify(keySet, await sign(rogue)));
+  });
+
+  it('a known kid with another key\'s signature fails verification', async () => {
+    const keySet = createStaticKeySet({ keys: [keyA.publicJwk] });
+    const error = await failure(verify(keySet, await sign(rogue, 'key-a')));
+    expect(error).toBeInstanceOf(errors.JWSSignatureVerificationFailed);
+  });
+
+  it('refresh is a no-op and current() is the set it was given', async () => {
+    const keySet = createStaticKeySet({ keys: [keyA.publicJwk] });
+    await expect(keySet.refresh()).resolves.toBeUndefined();
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+  });
+});
+
+describe('cold start', () => {
+  it('current() is undefined before the first fetch, and the first verification fetches once', async () => {
+    const server = await startJwksServer({ kind: 'keys', keys: [keyA] });
+    const keySet = keySetFor(server, frozenClock());
+    expect(keySet.current()).toBeUndefined();
+    expect(server.requests).toBe(0); // nothing fetched at creation
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    expect(server.requests).toBe(1);
+    expect(server.paths).toEqual(['/jwks.json']);
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+  });
+
+  it('a failed cold fetch is KeySetUnavailableError carrying the cause', async () => {
+    const server = await startJwksServer({ kind: 'raw', status: 500, body: 'oops' });
+    const keySet = keySetFor(server, frozenClock());
+    await expectUnavailable(verify(keySet, await sign(keyA)), server, 'key set fetch answered HTTP 500');
+    expect(server.requests).toBe(1);
+    expect(keySet.current()).toBeUndefined();
+  });
+
+  it('after a failed cold fetch, requests fail fast (no fetch) for min(cooldown, 5 s), counted from the attempt', async () => {
+    const server = await startJwksServer({ kind: 'raw', status: 500, body: 'oops' });
+    const clock = frozenClock();
+    const keySet = keySetFor(server, clock, { cooldownMs: 30_000 });
+    const token = await sign(keyA);
+    await expectUnavailable(verify(keySet, token), server);
+    server.answer = { kind: 'keys', keys: [keyA] }; // back, but not asked yet
+
+    clock.set(4_999);
+    const fast = await expectUnavailable(verify(keySet, token), server);
+    expect(fast.cause).toBeUndefined(); // answered from the last failure, not a new attempt
+    expect(server.requests).toBe(1);
+
+    clock.set(5_000);
+    expect(await verify(keySet, token)).toBe('key-a');
+    expect(server.requests).toBe(2);
+  });
+
+  it('a cooldown shorter than 5 s shortens the fail-fast window', async () => {
+    const server = await startJwksServer({ kind: 'raw', status: 503, body: '' });
+    const clock = frozenClock();
+    const keySet = keySetFor(server, clock, { cooldownMs: 300 });
+    const token = await sign(keyA);
+    await expectUnavailable(verify(keySet, token), server, 'key set fetch answered HTTP 503');
+    clock.set(299);
+    await expectUnavailable(verify(keySet, token), server);
+    expect(server.requests).toBe(1);
+    clock.set(300);
+    await expectUnavailable(verify(keySet, token), server, 'key set fetch answered HTTP 503');
+    expect(server.requests).toBe(2);
+  });
+
+  it('refresh() rejects with the fetch error itself', async () => {
+    const server = await startJwksServer({ kind: 'raw', status: 404, body: 'not found' });
+    const keySet = keySetFor(server, frozenClock());
+    await expect(keySet.refresh()).rejects.toThrow('key set fetch answered HTTP 404');
+  });
+
+  it('onFetch reports each attempt, success or failure', async () => {
+    const server = await startJwksServer({ kind: 'raw', status: 500, body: '' });
+    const clock = frozenClock();
+    const events: Array<{ url: string; ok: boolean; error?: Error; keys?: number }> = [];
+    const keySet = keySetFor(server, clock, { onFetch: (event) => events.push(event) });
+    await keySet.refresh().catch(() => {});
+    server.answer = { kind: 'keys', keys: [keyA, keyB] };
+    await keySet.refresh();
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ url: server.url.href, ok: false });
+    expect(events[0]?.error?.message).toBe('key set fetch answered HTTP 500');
+    expect(events[1]).toEqual({ url: server.url.href, ok: true, keys: 2 });
+  });
+});
+
+describe('single flight', () => {
+  it('20 concurrent cold verifications share one fetch', async () => {
+    const server = await startJwksServer({ kind: 'keys', keys: [keyA] });
+    server.hold = true;
+    const keySet = keySetFor(server, frozenClock());
+    const token = await sign(keyA);
+    const results = Promise.all(Array.from({ length: 20 }, () => verify(keySet, token)));
+    await server.received(1);
+    await settle();
+    server.release();
+    expect(await results).toEqual(Array(20).fill('key-a'));
+    expect(server.requests).toBe(1);
+  });
+
+  it('concurrent refresh() calls share one fetch', async () => {
+    const server = await startJwksServer({ kind: 'keys', keys: [keyA] });
+    const keySet = keySetFor(server, frozenClock());
+    await Promise.all([keySet.refresh(), keySet.refresh(), keySet.refresh()]);
+    expect(server.requests).toBe(1);
+  });
+
+  it('N concurrent unknown kids after the cooldown cost one fetch, and all are "no matching key"', async () => {
+    const { server, clock, keySet } = await warm();
+    clock.set(COOLDOWN);
+    server.hold = true;
+    const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => sign(rogue, `random-${i}`)));
+    const results = Promise.allSettled(tokens.map((token) => verify(keySet, token)));
+    await server.received(2);
+    await settle();
+    server.release();
+    for (const result of await results) {
+      expect(result.status).toBe('rejected');
+      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(errors.JWKSNoMatchingKey);
+    }
+    expect(server.requests).toBe(2);
+  });
+
+  it('after a rotation, N concurrent tokens with the new kid wait for the one fetch and are all accepted', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'keys', keys: [keyB, keyA] };
+    clock.set(COOLDOWN);
+    server.hold = true;
+    const token = await sign(keyB);
+    const results = Promise.all(Array.from({ length: 20 }, () => verify(keySet, token)));
+    await server.received(2);
+    await settle();
+    server.release();
+    expect(await results).toEqual(Array(20).fill('key-b'));
+    expect(server.requests).toBe(2);
+  });
+
+  it('an unknown kid arriving during a background refresh waits for it instead of fetching again', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'keys', keys: [keyA, keyB] };
+    server.hold = true;
+    clock.set(MAX_AGE + 1);
+    expect(await within(500, verify(keySet, await sign(keyA)), 'a request on stale keys')).toBe('key-a'); // the refresh is held
+    await server.received(2);
+    const withNewKid = verify(keySet, await sign(keyB));
+    await settle();
+    server.release();
+    expect(await withNewKid).toBe('key-b');
+    expect(server.requests).toBe(2);
+  });
+});
+
+describe('cooldown on unknown kids, counted from the last attempt', () => {
+  it('within the cooldown of a successful fetch: "no matching key" without a fetch; at the cooldown: one fetch', async () => {
+    const { server, clock, keySet } = await warm();
+    const unknown = await sign(rogue);
+    clock.set(COOLDOWN - 1);
+    await expectNoMatchingKey(verify(keySet, unknown));
+    await expectNoMatchingKey(verify(keySet, unknown));
+    expect(server.requests).toBe(1);
+
+    clock.set(COOLDOWN);
+    await expectNoMatchingKey(verify(keySet, unknown));
+    expect(server.requests).toBe(2);
+
+    clock.set(2 * COOLDOWN - 1); // the cooldown restarted at the second attempt
+    await expectNoMatchingKey(verify(keySet, unknown));
+    expect(server.requests).toBe(2);
+    clock.set(2 * COOLDOWN);
+    await expectNoMatchingKey(verify(keySet, unknown));
+    expect(server.requests).toBe(3);
+  });
+
+  it('a failed attempt restarts the cooldown too, and within it an unknown kid is unavailable, not invalid', async () => {
+    const { server, clock, keySet } = await warm();
+    const unknown = await sign(rogue);
+    server.answer = { kind: 'raw', status: 500, body: '' };
+
+    clock.set(COOLDOWN);
+    await expectUnavailable(verify(keySet, unknown), server, 'key set fetch answered HTTP 500');
+    expect(server.requests).toBe(2);
+
+    // The provider is back with a new key, but the last attempt (failed) was under a cooldown ago.
+    server.answer = { kind: 'keys', keys: [keyA, keyB] };
+    const rotated = await sign(keyB);
+    clock.set(2 * COOLDOWN - 1);
+    const fast = await expectUnavailable(verify(keySet, rotated), server);
+    expect(fast.cause).toBeUndefined();
+    expect(server.requests).toBe(2);
+
+    clock.set(2 * COOLDOWN);
+    expect(await verify(keySet, rotated)).toBe('key-b');
+    expect(server.requests).toBe(3);
+  });
+
+  it('known kids keep verifying within the cooldown of a failed attempt', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'raw', status: 500, body: '' };
+    clock.set(COOLDOWN);
+    await expectUnavailable(verify(keySet, await sign(rogue)), server);
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    expect(server.requests).toBe(2);
+  });
+});
+
+describe('background refresh after maxAge', () => {
+  it('at maxAge nothing is fetched; past it the request is answered from the stale keys and a refresh runs behind it', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'keys', keys: [keyB] }; // A is retired
+    clock.set(MAX_AGE);
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    await settle();
+    expect(server.requests).toBe(1);
+
+    server.hold = true;
+    clock.set(MAX_AGE + 1);
+    // Answered while the server is still holding the refresh: the request did not wait for it.
+    expect(await within(500, verify(keySet, await sign(keyA)), 'a request on stale keys')).toBe('key-a');
+    await server.received(2);
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+    server.release();
+    await settle();
+    expect(keySet.current()).toEqual({ keys: [keyB.publicJwk] });
+    expect(await verify(keySet, await sign(keyB))).toBe('key-b');
+    await expectNoMatchingKey(verify(keySet, await sign(keyA))); // within the cooldown of the refresh
+    expect(server.requests).toBe(2);
+  });
+
+  it('many requests on stale keys start one refresh', async () => {
+    const { server, clock, keySet } = await warm();
+    server.hold = true;
+    clock.set(MAX_AGE + 1);
+    const token = await sign(keyA);
+    const stale = Promise.all(Array.from({ length: 10 }, () => verify(keySet, token)));
+    expect(await within(500, stale, 'requests on stale keys')).toEqual(Array(10).fill('key-a'));
+    await server.received(2);
+    server.release();
+    await settle();
+    expect(await verify(keySet, token)).toBe('key-a'); // fresh again
+    await settle();
+    expect(server.requests).toBe(2);
+  });
+
+  it('the next background refresh waits maxAge from the last success', async () => {
+    const { server, clock, keySet } = await warm();
+    const token = await sign(keyA);
+    clock.set(MAX_AGE + 1);
+    await verify(keySet, token);
+    await server.received(2);
+    await settle();
+    clock.set(2 * MAX_AGE + 1);
+    await verify(keySet, token);
+    await settle();
+    expect(server.requests).toBe(2);
+    clock.set(2 * MAX_AGE + 2);
+    await verify(keySet, token);
+    await server.received(3);
+    await settle();
+    expect(server.requests).toBe(3);
+  });
+});
+
+describe('stale while error: the provider down does not stop known keys', () => {
+  it('keys keep verifying while the server answers 500, with one background attempt per min(cooldown, maxAge)', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'raw', status: 500, body: '{"keys":[]}' };
+    const token = await sign(keyA);
+
+    clock.set(MAX_AGE + 1);
+    expect(await verify(keySet, token)).toBe('key-a');
+    await server.received(2);
+    await settle();
+
+    clock.set(MAX_AGE + 1 + COOLDOWN); // not strictly past the window since the failed attempt
+    expect(await verify(keySet, token)).toBe('key-a');
+    await settle();
+    expect(server.requests).toBe(2);
+
+    clock.set(MAX_AGE + 2 + COOLDOWN);
+    expect(await verify(keySet, token)).toBe('key-a');
+    await server.received(3);
+    await settle();
+
+    clock.set(100 * MAX_AGE); // hours later, still down: still verifying
+    expect(await verify(keySet, token)).toBe('key-a');
+    await settle();
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+    expect(server.requests).toBe(4);
+  });
+
+  it('while the background refresh is failing, an unknown kid fails fast as unavailable without waiting for it', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'raw', status: 500, body: '' };
+    clock.set(MAX_AGE + 1);
+    await verify(keySet, await sign(keyA));
+    await server.received(2);
+    await settle(); // the refresh has failed
+
+    server.answer = { kind: 'hang' };
+    clock.set(MAX_AGE + 1 + COOLDOWN + 1);
+    await verify(keySet, await sign(keyA)); // a new background attempt, now hanging
+    await server.received(3);
+    const started = performance.now();
+    await expectUnavailable(verify(keySet, await sign(rogue)), server);
+    expect(performance.now() - started).toBeLessThan(500); // timeoutMs is 2 s: it did not join the hanging fetch
+    expect(server.requests).toBe(3);
+  });
+});
+
+describe('junk answers are refused and never replace working keys', () => {
+  it.each([
+    ['not JSON', { kind: 'raw', status: 200, body: '<html>maintenance</html>' }, 'key set response is not JSON'],
+    ['an empty body', { kind: 'raw', status: 200, body: '' }, 'key set response is not JSON'],
+    ['JSON null', { kind: 'raw', status: 200, body: 'null' }, 'key set response has no "keys" array of objects'],
+    ['a JSON array', { kind: 'raw', status: 200, body: '[]' }, 'key set response has no "keys" array of objects'],
+    ['no keys member', { kind: 'raw', status: 200, body: '{"issuer":"x"}' }, 'key set response has no "keys" array of objects'],
+    ['keys not an array', { kind: 'raw', status: 200, body: '{"keys":{"kty":"EC"}}' }, 'key set response has no "keys" array of objects'],
+    ['keys of numbers', { kind: 'raw', status: 200, body: '{"keys":[1]}' }, 'key set response has no "keys" array of objects'],
+    ['keys of arrays', { kind: 'raw', status: 200, body: '{"keys":[[]]}' }, 'key set response has no "keys" array of objects'],
+    ['keys with null', { kind: 'raw', status: 200, body: '{"keys":[null]}' }, 'key set response has no "keys" array of objects'],
+    ['an empty key set', { kind: 'raw', status: 200, body: '{"keys":[]}' }, 'key set response has no keys'],
+    ['HTTP 500', { kind: 'raw', status: 500, body: '{"keys":[]}' }, 'key set fetch answered HTTP 500'],
+    ['HTTP 204', { kind: 'raw', status: 204, body: '' }, 'key set fetch answered HTTP 204'],
+  ] as Array<[string, Answer, string]>)('%s: refresh() rejects, cold getKey is unavailable', async (_name, answer, message) => {
+    const server = await startJwksServer(answer);
+    const keySet = keySetFor(server, frozenClock());
+    await expect(keySet.refresh()).rejects.toThrow(message);
+    expect(keySet.current()).toBeUndefined();
+    const cold = keySetFor(server, frozenClock());
+    await expectUnavailable(verify(cold, await sign(keyA)), server, message);
+  });
+
+  it('an empty key set after warm-up keeps the working keys', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'raw', status: 200, body: '{"keys":[]}' };
+    await expect(keySet.refresh()).rejects.toThrow('key set response has no keys');
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+
+    clock.set(MAX_AGE + 1); // and through a background refresh as well
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    await server.received(3);
+    await settle();
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+  });
+
+  it('junk after warm-up keeps the working keys', async () => {
+    const { server, keySet } = await warm();
+    server.answer = { kind: 'raw', status: 200, body: '<html>' };
+    await expect(keySet.refresh()).rejects.toThrow('key set response is not JSON');
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+  });
+
+  it('a redirect is never followed', async () => {
+    const target = await startJwksServer({ kind: 'keys', keys: [keyA] });
+    const server = await startJwksServer({ kind: 'redirect', location: target.url.href });
+    const keySet = keySetFor(server, frozenClock());
+    await expect(keySet.refresh()).rejects.toThrow('key set fetch answered HTTP 302');
+    expect(server.requests).toBe(1);
+    expect(target.requests).toBe(0);
+  });
+
+  it('the request asks for a JWK set', async () => {
+    const server = await startJwksServer({ kind: 'keys', keys: [keyA] });
+    await keySetFor(server, frozenClock()).refresh();
+    expect(server.accepts).toEqual(['application/jwk-set+json, application/json']);
+  });
+});
+
+describe('responses are bounded (maxBytes)', () => {
+  const MAX_BYTES = 2_048;
+  /** A valid key set padded with JSON whitespace to exactly `size` bytes. */
+  const padded = (size: number) => {
+    const body = JSON.stringify({ keys: [keyA.publicJwk] });
+    return body + ' '.repeat(size - Buffer.byteLength(body));
+  };
+
+  it('exactly maxBytes is accepted, with a content-length', async () => {
+    const server = await startJwksServer({ kind: 'raw', status: 200, body: padded(MAX_BYTES) });
+    const keySet = keySetFor(server, frozenClock(), { maxBytes: MAX_BYTES });
+    await keySet.refresh();
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+  });
+
+  it('exactly maxBytes is accepted, chunked', async () => {
+    const server = await startJwksServer({ kind: 'chunked', body: padded(MAX_BYTES) });
+    const keySet = keySetFor(server, frozenClock(), { maxBytes: MAX_BYTES });
+    await keySet.refresh();
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+  });
+
+  it('one byte more with a declared content-length is refused from the header', async () => {
+    const server = await startJwksServer({ kind: 'raw', status: 200, body: padded(MAX_BYTES + 1) });
+    const keySet = keySetFor(server, frozenClock(), { maxBytes: MAX_BYTES });
+    await expect(keySet.refresh()).rejects.toThrow(`key set response of ${MAX_BYTES + 1} bytes exceeds the ${MAX_BYTES}-byte limit`);
+    expect(keySet.current()).toBeUndefined();
+  });
+
+  it('one byte more, chunked (no content-length), is refused while reading', async () => {
+    const server = await startJwksServer({ kind: 'chunked', body: padded(MAX_BYTES + 1) });
+    const keySet = keySetFor(server, frozenClock(), { maxBytes: MAX_BYTES });
+    await expect(keySet.refresh()).rejects.toThrow(`key set response exceeds the ${MAX_BYTES}-byte limit`);
+  });
+
+  it('the default limit is 256 KiB', async () => {
+    const server = await startJwksServer({ kind: 'chunked', body: padded(262_145) });
+    const keySet = createRemoteKeySet(server.url, { now: frozenClock().now });
+    await expect(keySet.refresh()).rejects.toThrow('key set response exceeds the 262144-byte limit');
+    server.answer = { kind: 'chunked', body: padded(262_144) };
+    await keySet.refresh();
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+  });
+
+  it('an oversized answer after warm-up keeps the working keys', async () => {
+    const { server, keySet } = await warm({ kind: 'keys', keys: [keyA] }, { maxBytes: MAX_BYTES });
+    server.answer = { kind: 'chunked', body: JSON.stringify({ keys: [keyB.publicJwk] }) + ' '.repeat(MAX_BYTES) };
+    await expect(keySet.refresh()).rejects.toThrow(`key set response exceeds the ${MAX_BYTES}-byte limit`);
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    expect(keySet.current()).toEqual({ keys: [keyA.publicJwk] });
+  });
+});
+
+describe('fetches are time-limited (timeoutMs)', () => {
+  it('a server that never answers is cut off at timeoutMs', async () => {
+    const server = await startJwksServer({ kind: 'hang' });
+    const keySet = keySetFor(server, frozenClock(), { timeoutMs: 200 });
+    const started = performance.now();
+    const error = await failure(keySet.refresh());
+    const elapsed = performance.now() - started;
+    expect(error.name).toBe('TimeoutError');
+    expect(elapsed).toBeGreaterThanOrEqual(150);
+    expect(elapsed).toBeLessThan(1_500);
+  });
+
+  it('a body that stalls after the headers is cut off at timeoutMs too', async () => {
+    const server = await startJwksServer({ kind: 'stall-body' });
+    const keySet = keySetFor(server, frozenClock(), { timeoutMs: 200 });
+    const started = performance.now();
+    const error = await failure(keySet.refresh());
+    expect(error.name).toBe('TimeoutError');
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  it('a cold verification against a hanging server is unavailable, with the timeout as its cause', async () => {
+    const server = await startJwksServer({ kind: 'hang' });
+    const keySet = keySetFor(server, frozenClock(), { timeoutMs: 200 });
+    const error = await expectUnavailable(verify(keySet, await sign(keyA)), server);
+    expect((error.cause as Error).name).toBe('TimeoutError');
+    expect(server.requests).toBe(1);
+  });
+
+  it('concurrent cold verifications against a hanging server share the one attempt', async () => {
+    const server = await startJwksServer({ kind: 'hang' });
+    const keySet = keySetFor(server, frozenClock(), { timeoutMs: 200 });
+    const token = await sign(keyA);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => verify(keySet, token)));
+    for (const result of results) expect((result as PromiseRejectedResult).reason).toBeInstanceOf(KeySetUnavailableError);
+    expect(server.requests).toBe(1);
+  });
+});
