@@ -18,13 +18,15 @@ export interface RequestTarget {
 /**
  * Parses a request target. Origin-form (`/graphql?x=1`) is what clients send; absolute-form
  * (`http://host/graphql`) a server must accept (RFC 9112 §3.2.2) and only its path and query are used —
- * never its host. Anything else (authority-form, `*`, `//host`, a broken percent-escape, what the URL
- * parser refuses) is undefined, which callers answer 400.
+ * never its host. Anything else (authority-form, `*`, `//host`, a backslash, a broken percent-escape, what
+ * the URL parser refuses) is undefined, which callers answer 400.
  */
 export function parseRequestTarget(target: string | undefined): RequestTarget | undefined {
   if (target === undefined || target.length === 0) return undefined;
-  // A `%` must start an escape of two hex digits (RFC 3986 §2.1) anywhere in the target.
-  if (/%(?![0-9A-Fa-f]{2})/.test(target)) return undefined;
+  // A `%` must start an escape of two hex digits (RFC 3986 §2.1) anywhere in the target. A backslash is
+  // no URI character at all (RFC 3986 §2), and the URL parser would read it as `/`: `/\host/graphql`
+  // would route to /graphql, a path confusion for whatever filters by path in front of us.
+  if (/%(?![0-9A-Fa-f]{2})/.test(target) || target.includes('\\')) return undefined;
   const originForm = target.startsWith('/') && !target.startsWith('//');
   if (!originForm && !/^https?:\/\//i.test(target)) return undefined;
   try {

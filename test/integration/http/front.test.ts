@@ -24,7 +24,7 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const MALFORMED_TARGETS = ['//evil.example/graphql', 'graphql', '*', 'evil.example:443', 'http://[::1/graphql', 'http://exa mple/graphql', '/%', '/graphql?%zz', '/graph%2'];
+const MALFORMED_TARGETS = ['//evil.example/graphql', 'graphql', '*', 'evil.example:443', 'http://[::1/graphql', 'http://exa mple/graphql', '/%', '/graphql?%zz', '/graph%2', '/\\evil.example/graphql'];
 
 describe.each([
   ['gateway', () => gatewayBase],
