@@ -27,6 +27,7 @@ export function effectiveConfig(field: Field, value: unknown, baseDir: string): 
     case 'list':
       return (field.single && typeof value === 'string' ? [value] : (value as unknown[])).map((item) => effectiveConfig(field.item, item, baseDir));
     case 'integer':
+    case 'number':
       return Number(value);
     case 'boolean':
       return value === true || value === 'true';

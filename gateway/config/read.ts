@@ -58,6 +58,13 @@ export function readField(field: Field, value: unknown, key: string, context: Re
       problem(`${key}: expected an integer from ${field.min} to ${field.max}${unitSuffix(field)}, got ${describe(value)}${hint}`);
       return field.min;
     }
+    case 'number': {
+      // A decimal string comes from ${ENV} interpolation.
+      const number = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+      if (typeof number === 'number' && Number.isFinite(number) && number >= field.min && number <= field.max) return number;
+      problem(`${key}: expected a number from ${field.min} to ${field.max}, got ${describe(value)}${hint}`);
+      return field.min;
+    }
     case 'boolean': {
       if (typeof value === 'boolean') return value;
       if (value === 'true' || value === 'false') return value === 'true'; // from ${ENV} interpolation
@@ -116,6 +123,7 @@ export function readField(field: Field, value: unknown, key: string, context: Re
 function placeholder(field: Field): unknown {
   switch (field.kind) {
     case 'integer':
+    case 'number':
       return field.min;
     case 'duration':
       return 0;

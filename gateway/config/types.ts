@@ -27,3 +27,6 @@ export type ClaimMapping = JwtIssuerConfig['claims'];
 export type IdentityConfig = GatewayConfig['identity'];
 export type IdentityKeyConfig = IdentityConfig['keys'][number];
 export type LogLevel = GatewayConfig['logLevel'];
+export type LogFormat = GatewayConfig['logFormat'];
+export type MetricsConfig = GatewayConfig['metrics'];
+export type TracingConfig = GatewayConfig['tracing'];

@@ -49,6 +49,13 @@ export interface IntegerField<T = unknown> extends Common<T> {
   readonly max: number;
   readonly unit?: 'bytes';
 }
+/** A decimal number within bounds (a sampling ratio); integers use IntegerField. */
+export interface NumberField<T = unknown> extends Common<T> {
+  readonly kind: 'number';
+  readonly default?: number;
+  readonly min: number;
+  readonly max: number;
+}
 export interface BooleanField<T = unknown> extends Common<T> {
   readonly kind: 'boolean';
   readonly default?: boolean;
@@ -89,6 +96,7 @@ export type Field<T = unknown> =
   | UrlField<T>
   | PathField<T>
   | IntegerField<T>
+  | NumberField<T>
   | BooleanField<T>
   | DurationField<T>
   | EnumField<T>
@@ -140,6 +148,12 @@ export function integer(options: Options<IntegerField> & Given): IntegerField<nu
 export function integer(options: Options<IntegerField>): IntegerField<number | undefined>;
 export function integer(options: Options<IntegerField>): IntegerField {
   return { kind: 'integer', ...options };
+}
+
+export function number(options: Options<NumberField> & Given): NumberField<number>;
+export function number(options: Options<NumberField>): NumberField<number | undefined>;
+export function number(options: Options<NumberField>): NumberField {
+  return { kind: 'number', ...options };
 }
 
 export function boolean(options: Options<BooleanField> & { readonly default: boolean }): BooleanField<boolean> {

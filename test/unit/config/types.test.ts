@@ -21,9 +21,15 @@ describe('config types', () => {
     expectTypeOf<JwtIssuerConfig['jwksMaxAgeMs']>().toEqualTypeOf<number>();
     expectTypeOf<IdentityKeyConfig>().toEqualTypeOf<{ file: string; kid: string | undefined; alg: 'EdDSA' | 'ES256' | undefined }>();
     expectTypeOf<GatewayConfig['logLevel']>().toEqualTypeOf<'debug' | 'info' | 'warn' | 'error' | 'silent'>();
+    expectTypeOf<GatewayConfig['logFormat']>().toEqualTypeOf<'json' | 'pretty'>();
+    expectTypeOf<GatewayConfig['metrics']>().toEqualTypeOf<{ listen: { host: string; port: number | undefined } }>();
+    expectTypeOf<GatewayConfig['tracing']>().toEqualTypeOf<{ otlp: { endpoint: string | undefined; headers: readonly string[] }; sampler: { ratio: number } }>();
 
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
-    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'logLevel', 'shutdownGraceMs']);
+    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs']);
+    expect(config.metrics.listen.port).toBeUndefined();
+    expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [] }, sampler: { ratio: 0.1 } });
+    expect(config.shutdownDelayMs).toBe(5_000);
     expect(Object.keys(config.identity.keys[0] ?? {})).toEqual(['file', 'kid', 'alg']);
   });
 });
