@@ -31,6 +31,8 @@ export interface SubgraphDataSourceOptions {
   log: Logger;
   /** Production: strip stack traces a subgraph in development mode would put in its errors. Default false. */
   production?: boolean;
+  /** Writes the active trace context (traceparent) over the forwarded one; set only when tracing is on. */
+  traceHeaders?: (headers: Record<string, string>) => void;
 }
 
 const INCOMING_OPERATION = 'incoming operation';
@@ -60,6 +62,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       if (incoming) for (const [header, value] of forwardedHeaders(incoming, this.#options.forwardHeaders)) headers[header] = value;
       headers['x-request-id'] = context.requestId;
     }
+    this.#options.traceHeaders?.(headers);
     const { body, binding } = encodeBoundRequest(bound);
     headers[identityHeader] = await mint(principal, name, { binding });
 

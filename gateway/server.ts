@@ -18,7 +18,8 @@ import { StartupError } from './errors.ts';
 import { createHttpFront } from './http/front.ts';
 import { loadIdentityKeys } from './identity/keys.ts';
 import { createIdentityMinter } from './identity/mint.ts';
-import { apolloLogger, createLogger, type Logger } from './log.ts';
+import { apolloLogger, loggerFor, type Logger } from './log.ts';
+import { startObservability } from './observability/index.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
 
 export interface GatewayOptions {
@@ -37,12 +38,18 @@ export interface RunningGateway {
   readonly url: string;
   /** The public identity keys, as served at /.well-known/jwks.json. */
   readonly jwks: JSONWebKeySet;
-  /** Stops accepting, drains in-flight requests (up to shutdownGrace), then closes everything. */
-  close(): Promise<void>;
+  /** http://host:port/metrics on the metrics listener, when `metrics.listen.port` is set. */
+  readonly metricsUrl: string | undefined;
+  /**
+   * Stops accepting, drains in-flight requests (up to shutdownGrace), then closes everything. With
+   * `preStopMs` (SIGTERM: `shutdownDelay`), /readyz first answers 503 for that long while requests are
+   * still accepted and served, so a load balancer stops routing here before the listener closes.
+   */
+  close(options?: { preStopMs?: number }): Promise<void>;
 }
 
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
-  const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const log = options.log ?? (await loggerFor(config));
   const clock = options.now ? { now: options.now } : {};
   const keys = await loadIdentityKeys(config.identity, log);
   const supergraph = supergraphFromFile(config.supergraph, log, options.supergraphPollMs);
@@ -52,8 +59,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new StartupError('SUPERGRAPH_MISMATCH', `subgraphs: ${unknown.join(', ')} not in the supergraph (it has ${[...declared.keys()].join(', ')}); fix the name or recompose`);
   }
 
-  const authenticator = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock });
-  const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock });
+  const observability = await startObservability(config, log);
+  const keySetHook = observability.onKeySetFetch ? { onKeySetFetch: observability.onKeySetFetch } : {};
+  const authenticator = observability.authenticator(options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook }));
+  const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
   // maxResponseSize bounds every subgraph response, chunked ones included.
   const dispatcher = new Agent({
     keepAliveTimeout: config.subgraphDefaults.keepAliveTimeoutMs,
@@ -63,10 +72,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
-    buildService: ({ name, url }) =>
-      new SubgraphDataSource({
+    buildService: ({ name, url }) => {
+      const subgraphUrl = config.subgraphs[name]?.url ?? (url as string);
+      const source = new SubgraphDataSource({
         name,
-        url: config.subgraphs[name]?.url ?? (url as string),
+        url: subgraphUrl,
         timeoutMs: config.subgraphs[name]?.timeoutMs ?? config.subgraphDefaults.timeoutMs,
         dispatcher,
         mint,
@@ -75,13 +85,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         servicePrincipal: servicePrincipal(config.identity.issuer),
         log,
         production: config.production,
-      }),
+        ...(observability.traceHeaders ? { traceHeaders: observability.traceHeaders } : {}),
+      });
+      return observability.dataSource(source, { name, url: subgraphUrl });
+    },
   });
-  const apollo = createApolloServer(config, gateway, log);
+  const apollo = createApolloServer(config, gateway, log, [observability.requests.plugin]);
   await apollo.start();
 
   let draining = false;
-  const front = createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log });
+  const front = observability.requests.wrap(
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext }),
+  );
   let inflight = 0;
   let idle: (() => void) | undefined;
   const serverOptions = { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs, maxHeaderSize: config.server.maxHeaderBytes };
@@ -97,6 +112,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    await Promise.all([apollo.stop(), dispatcher.close(), observability.close()]);
+    throw error;
   });
   const { address, port } = server.address() as AddressInfo;
 
@@ -104,9 +122,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   return {
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     jwks: keys.jwks,
-    close() {
+    metricsUrl: observability.metricsUrl,
+    close(closeOptions = {}) {
       closing ??= (async () => {
         draining = true;
+        if (closeOptions.preStopMs) {
+          log.info('shutting down: /readyz answers 503, still serving', { preStopMs: closeOptions.preStopMs });
+          await new Promise<void>((resolve) => setTimeout(resolve, closeOptions.preStopMs).unref());
+        }
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         if (inflight > 0) {
@@ -119,6 +142,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         await closed;
         await apollo.stop();
         await dispatcher.close();
+        await observability.close();
       })();
       return closing;
     },

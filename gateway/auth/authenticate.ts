@@ -14,6 +14,8 @@ import { ANONYMOUS, type Principal } from './principal.ts';
 export interface AuthRequest {
   rawHeaders: readonly string[];
   search: string;
+  /** The request's id, for the audit line of this decision (gateway/observability/auth.ts). */
+  requestId?: string;
 }
 
 export interface Authenticator {
@@ -24,7 +26,10 @@ export interface Authenticator {
   readonly stats: { verifications: number; cacheHits: number };
 }
 
-export function createAuthenticator(config: AuthConfig, options: { log: Logger; now?: () => number }): Authenticator {
+export function createAuthenticator(
+  config: AuthConfig,
+  options: { log: Logger; now?: () => number; onKeySetFetch?: (issuer: string, ok: boolean) => void },
+): Authenticator {
   const now = options.now ?? Date.now;
   const jwt = createJwtVerifier(config.jwt, options);
   const stats = { verifications: 0, cacheHits: 0 };

@@ -31,6 +31,8 @@ export interface JwtVerifierOptions {
   log: Logger;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /** Every key set or discovery fetch, for metrics. */
+  onKeySetFetch?: (issuer: string, ok: boolean) => void;
 }
 
 export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: JwtVerifierOptions): JwtVerifier {
@@ -87,16 +89,17 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
   };
 }
 
-function keySetFor(config: JwtIssuerConfig, { log, now }: JwtVerifierOptions): KeySet {
+function keySetFor(config: JwtIssuerConfig, { log, now, onKeySetFetch }: JwtVerifierOptions): KeySet {
   const remote = {
     timeoutMs: config.jwksTimeoutMs,
     cooldownMs: config.jwksCooldownMs,
     maxAgeMs: config.jwksMaxAgeMs,
     ...(now ? { now } : {}),
-    onFetch: (event: { url: string; ok: boolean; error?: Error; keys?: number }) =>
-      event.ok
-        ? log.info('key set fetched', { issuer: config.issuer, url: event.url, keys: event.keys })
-        : log.warn('key set fetch failed', { issuer: config.issuer, url: event.url, error: event.error }),
+    onFetch: (event: { url: string; ok: boolean; error?: Error; keys?: number }) => {
+      onKeySetFetch?.(config.issuer, event.ok);
+      if (event.ok) log.info('key set fetched', { issuer: config.issuer, url: event.url, keys: event.keys });
+      else log.warn('key set fetch failed', { issuer: config.issuer, url: event.url, error: event.error });
+    },
   };
   switch (config.jwks.kind) {
     case 'file':

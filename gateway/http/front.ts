@@ -24,6 +24,8 @@ export interface HttpFrontOptions {
   /** True once the gateway is draining: /readyz answers 503 so load balancers stop sending traffic. */
   draining: () => boolean;
   log: Logger;
+  /** Called once the request's context is built (the access log reads its principal). */
+  onContext?: (req: IncomingMessage, context: GatewayContext) => void;
 }
 
 const GRAPHQL_PATHS = new Set(['/graphql', '/']);
@@ -56,14 +58,10 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
 
     let principal: Principal;
     try {
-      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search });
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, requestId });
     } catch (error) {
+      // The refusal's reason goes to the audit stream (gateway/observability/auth.ts), never to the client.
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
-      requestLog[authError.code === 'AUTH_UNAVAILABLE' ? 'warn' : 'info']('authentication refused', {
-        code: authError.code,
-        reason: authError.reason,
-        cause: authError.cause,
-      });
       const { status, headers, error: graphQLError } = authErrorResponse(authError, config.auth.realm);
       return refuseUnread(req, res, () => sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers));
     }
@@ -76,6 +74,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
     }
 
     const context: GatewayContext = { requestId, principal, log: requestLog };
+    options.onContext?.(req, context);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers: toHeaderMap(req), search: target.search, body },
       context: async () => context,

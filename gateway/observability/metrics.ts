@@ -1,0 +1,127 @@
+/**
+ * Prometheus metrics (prom-client): one Registry per gateway, served by ./metrics-listener.ts on a port
+ * of its own. Names carry base units and `_total` / `_seconds` suffixes; every label comes from a small
+ * fixed set (route, status class, outcome, method, result, configured issuer, subgraph name from the
+ * supergraph). Nothing a client sends becomes a label: an issuer that is not configured is `other`.
+ *
+ * Instruments are fed through small hooks (the request wrapper, the authenticator wrapper, the data
+ * source and minter wrappers, the key sets' onFetch); with metrics off none of them is installed.
+ */
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+export type RequestOutcome = 'ok' | 'partial' | 'refused' | 'rejected' | 'unavailable' | 'error';
+export type AuthResult = 'accepted' | 'anonymous' | 'missing' | 'invalid' | 'expired' | 'unavailable';
+export type SubgraphResult = 'ok' | 'graphql_error' | 'unavailable';
+export type Route = 'graphql' | 'healthz' | 'readyz' | 'jwks' | 'other';
+
+/** Latency buckets in seconds: 1 ms to 10 s, for a gateway whose requests take milliseconds. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  request(route: Route, status: number, outcome: RequestOutcome, seconds: number): void;
+  operation(type: string, seconds: number): void;
+  authDecision(method: string, issuer: string | undefined, result: AuthResult): void;
+  keySetFetch(issuer: string, ok: boolean): void;
+  identityTokenMinted(subgraph: string): void;
+  subgraphFetch(subgraph: string, result: SubgraphResult, seconds: number): void;
+}
+
+export interface MetricsOptions {
+  /** Configured issuers: the only values the `issuer` label takes (others become `other`). */
+  issuers: readonly string[];
+  /** Read at scrape time: the authenticator's cache counters (no work on the request path). */
+  authStats?: { readonly verifications: number; readonly cacheHits: number };
+}
+
+export function createMetrics(options: MetricsOptions): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const issuers = new Set(options.issuers);
+  const issuerLabel = (issuer: string | undefined) => (issuer === undefined ? 'none' : issuers.has(issuer) ? issuer : 'other');
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'frontdesk_http_requests_total',
+    help: 'HTTP requests answered, by route, status class (2xx…5xx) and outcome (ok, partial: GraphQL errors in a 200, refused: 401, rejected: other 4xx, unavailable: 503, error: other 5xx)',
+    labelNames: ['route', 'status_class', 'outcome'] as const,
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: 'frontdesk_http_request_duration_seconds',
+    help: 'Time from the request head to the last byte of the response, by route',
+    labelNames: ['route'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const operationDuration = new Histogram({
+    name: 'frontdesk_graphql_operation_duration_seconds',
+    help: 'GraphQL operations from parsing to the response, by operation type (query, mutation, none when it did not resolve)',
+    labelNames: ['operation_type'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const decisions = new Counter({
+    name: 'frontdesk_auth_decisions_total',
+    help: 'Authentication decisions by method (jwt, anonymous, none), configured issuer and result',
+    labelNames: ['method', 'issuer', 'result'] as const,
+    registers,
+  });
+  const cacheLookups = new Counter({
+    name: 'frontdesk_auth_cache_lookups_total',
+    help: 'Verified-token cache lookups: hit (no signature check) or miss (a signature verification)',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      const stats = options.authStats;
+      if (!stats) return;
+      this.reset();
+      this.inc({ result: 'hit' }, stats.cacheHits);
+      this.inc({ result: 'miss' }, stats.verifications);
+    },
+  });
+  const keySetFetches = new Counter({
+    name: 'frontdesk_key_set_fetches_total',
+    help: "Fetches of an issuer's key set or OIDC discovery document, by issuer and result (ok, error)",
+    labelNames: ['issuer', 'result'] as const,
+    registers,
+  });
+  const minted = new Counter({
+    name: 'frontdesk_identity_tokens_minted_total',
+    help: 'Identity tokens signed for subgraph fetches, by subgraph',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
+  const subgraphDuration = new Histogram({
+    name: 'frontdesk_subgraph_fetch_duration_seconds',
+    help: 'Subgraph fetches (token minting, request, response) by subgraph and result (ok, graphql_error, unavailable)',
+    labelNames: ['subgraph', 'result'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  // Known label sets start at zero, so a dashboard's rate() sees the first failure.
+  for (const result of ['hit', 'miss']) cacheLookups.inc({ result }, 0);
+
+  return {
+    registry,
+    request(route, status, outcome, seconds) {
+      requests.inc({ route, status_class: `${Math.floor(status / 100)}xx`, outcome });
+      requestDuration.observe({ route }, seconds);
+    },
+    operation(type, seconds) {
+      operationDuration.observe({ operation_type: type }, seconds);
+    },
+    authDecision(method, issuer, result) {
+      decisions.inc({ method, issuer: issuerLabel(issuer), result });
+    },
+    keySetFetch(issuer, ok) {
+      keySetFetches.inc({ issuer: issuerLabel(issuer), result: ok ? 'ok' : 'error' });
+    },
+    identityTokenMinted(subgraph) {
+      minted.inc({ subgraph });
+    },
+    subgraphFetch(subgraph, result, seconds) {
+      subgraphDuration.observe({ subgraph, result }, seconds);
+    },
+  };
+}
