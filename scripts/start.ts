@@ -64,7 +64,8 @@ process.once('SIGTERM', () => void stop(0));
 
 run('issuer', ['dev/issuer.ts']);
 await waitFor('http://127.0.0.1:4005/.well-known/openid-configuration');
-run('gateway', ['gateway/main.ts', '--config', 'gateway.yaml']);
+// Pretty log lines for people (gateway.yaml reads FRONTDESK_LOG_FORMAT); colours when this terminal has them.
+run('gateway', ['gateway/main.ts', '--config', 'gateway.yaml'], { FRONTDESK_LOG_FORMAT: 'pretty', ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) });
 await waitFor(`${GATEWAY}/readyz`);
 run('accounts', ['subgraphs/shop/main.ts', 'accounts']);
 run('products', ['subgraphs/shop/main.ts', 'products']);
