@@ -33,13 +33,13 @@ export interface RequestObserver {
 }
 
 const MAX_OPERATION_NAME = 100;
+const FACTS = Symbol('frontdesk.requestFacts');
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 
 export function createRequestObserver(options: { log: Logger; metrics?: GatewayMetrics; tracer?: Tracer }): RequestObserver {
   const { metrics, tracer } = options;
   const access = options.log.child({ access: true });
   const byRequest = new WeakMap<IncomingMessage, RequestFacts>();
-  const byContext = new WeakMap<GatewayContext, RequestFacts>();
 
   const finish = (req: IncomingMessage, res: ServerResponse, facts: RequestFacts, route: Route, started: number, span: Span | undefined) => {
     const seconds = (performance.now() - started) / 1000;
@@ -112,13 +112,15 @@ export function createRequestObserver(options: { log: Logger; metrics?: GatewayM
       const facts = byRequest.get(req);
       if (!facts) return;
       facts.principal = context.principal;
-      byContext.set(context, facts);
+      // Apollo Server hands plugins a shallow copy of the context (Object.assign): a symbol-keyed
+      // property travels with it, where a WeakMap keyed by the original object would not.
+      (context as GatewayContext & { [FACTS]?: RequestFacts })[FACTS] = facts;
       if (tracer) trace.getActiveSpan()?.setAttribute('frontdesk.request_id', context.requestId);
     },
 
     plugin: {
       async requestDidStart({ contextValue }) {
-        const facts = byContext.get(contextValue);
+        const facts = (contextValue as GatewayContext & { [FACTS]?: RequestFacts })[FACTS];
         const started = performance.now();
         let operationType = 'none';
         return {
