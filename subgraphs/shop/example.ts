@@ -70,18 +70,17 @@ export async function runSubgraph<L, S>(subgraph: ExampleSubgraph<L, S>, options
   });
   // The audit stream of field denials: the kit publishes each one; this subgraph logs its own requests'
   // (several subgraphs may share a process, as in the tests).
-  const ours = new WeakSet<object>();
+  // Apollo Server hands resolvers a shallow copy of the context: a symbol-keyed mark travels with it.
+  const ours = Symbol(subgraph.name);
   const onDenied = (message: unknown) => {
     const { coordinate, code, context: deniedIn } = message as AuthzDenial;
-    if (typeof deniedIn !== 'object' || deniedIn === null || !ours.has(deniedIn)) return;
-    const { identity, requestId } = deniedIn as SubgraphContext<L>;
+    if (typeof deniedIn !== 'object' || deniedIn === null || !(ours in deniedIn)) return;
+    const { identity, requestId } = deniedIn as unknown as SubgraphContext<L>;
     log({ level: 'info', msg: 'field denied', audit: true, field: coordinate, code, method: identity.method, issuer: identity.issuer, requestId });
   };
   subscribe(AUTHZ_DENIED_CHANNEL, onDenied);
   const contextOf = async (request: Parameters<typeof context>[0]) => {
-    const made = await context(request);
-    ours.add(made);
-    return made;
+    return Object.assign(await context(request), { [ours]: true });
   };
   const server = createServer({ keepAliveTimeout: 65_000 }, createSubgraphHandler({ server: apollo, context: contextOf }));
   server.on('clientError', answerClientError);

@@ -41,6 +41,8 @@ export interface StackSubgraph extends RunningSubgraph {
   received: ReceivedRequest[];
   /** Refusals the kit logged (server-only reasons). */
   refusals: LogEntry[];
+  /** The subgraph's audit lines (`audit: true`): refusals and field denials. */
+  audit: LogEntry[];
 }
 
 export interface Stack {
@@ -99,14 +101,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const subgraphs = {} as Record<SubgraphName, StackSubgraph>;
   for (const name of SUBGRAPH_NAMES) {
     const refusals: LogEntry[] = [];
+    const audit: LogEntry[] = [];
     const running = await runSubgraph(examples[name] as never, {
       port: 0,
       identity: { jwks: options.subgraphJwks ?? gatewayJwks, issuer: identityIssuer, replay: options.replay ?? false },
       log: (entry) => {
         if (entry.msg === 'request refused') refusals.push(entry as LogEntry);
+        if (entry.audit === true) audit.push(entry as LogEntry);
       },
     });
-    subgraphs[name] = { ...running, received: [], refusals };
+    subgraphs[name] = { ...running, received: [], refusals, audit };
     record(subgraphs[name]);
   }
 
