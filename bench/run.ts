@@ -9,10 +9,14 @@
  * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_CONNECTIONS
  * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path),
  * BENCH_ONLY (comma-separated scenario names; default all).
+ * BENCH_OBSERVABILITY=1 (`npm run bench:observability`) adds a third gateway, **observed**: the same
+ * frontdesk config plus Prometheus metrics (scraped every 5 s, as Prometheus would) and tracing at a 10 %
+ * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk.
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
  * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -28,7 +32,10 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
-const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111 };
+const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114 };
+const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1';
+const GATEWAYS = OBSERVABILITY ? (['baseline', 'frontdesk', 'observed'] as const) : (['baseline', 'frontdesk'] as const);
+type Gateway = (typeof GATEWAYS)[number];
 
 export const QUERIES = {
   'single-subgraph': '{ topProducts(first: 5) { upc name price inStock } }',
@@ -141,9 +148,20 @@ identity:
   keys: [{ file: ${join(dir, 'identity-key.json')} }]
 `,
   );
+  // The same gateway with metrics on and 10 % of traces exported (the figure the issue asks for).
+  const observedConfig = join(dir, 'gateway-observed.yaml');
+  writeFileSync(
+    observedConfig,
+    `${readFileSync(config, 'utf8').replace(`port: ${PORTS.frontdesk}`, `port: ${PORTS.observed}`)}metrics:
+  listen: { host: 127.0.0.1, port: ${PORTS.observedMetrics} }
+tracing:
+  otlp: { endpoint: http://127.0.0.1:${PORTS.otlp}/v1/traces }
+  sampler: { ratio: 0.1 }
+`,
+  );
   const tokensFile = join(dir, 'tokens.json');
   writeFileSync(tokensFile, JSON.stringify(tokens));
-  return { tokens, tokensFile, gatewayJwks, supergraphFile, config };
+  return { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig };
 }
 
 async function load(url: string, query: string, tokensFile: string, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
@@ -171,15 +189,21 @@ const median = (values: number[]) => {
 
 async function main() {
   const started = Date.now();
-  const { tokens, tokensFile, gatewayJwks, supergraphFile, config } = await setup();
+  const { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig } = await setup();
   const subgraphEnv = { BENCH_GATEWAY_ISSUER: 'https://gateway.bench', BENCH_GATEWAY_JWKS: gatewayJwks };
   await Promise.all(
     (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
   );
   const baseline = spawnPinned(0, ['bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
   const frontdesk = spawnPinned(0, ['gateway/main.ts', '--config', config], {});
-  await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk)]);
-  const gateways = { baseline: `http://127.0.0.1:${PORTS.baseline}/`, frontdesk: `http://127.0.0.1:${PORTS.frontdesk}/graphql` } as const;
+  const observed = OBSERVABILITY ? spawnPinned(0, ['gateway/main.ts', '--config', observedConfig], {}) : undefined;
+  const telemetry = OBSERVABILITY ? await startTelemetrySinks() : undefined;
+  await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk), ...(observed ? [firstJsonLine(observed)] : [])]);
+  const gateways: Record<Gateway, string> = {
+    baseline: `http://127.0.0.1:${PORTS.baseline}/`,
+    frontdesk: `http://127.0.0.1:${PORTS.frontdesk}/graphql`,
+    ...(OBSERVABILITY ? { observed: `http://127.0.0.1:${PORTS.observed}/graphql` } : {}),
+  } as Record<Gateway, string>;
 
   // Same answer from both before measuring anything.
   for (const query of Object.values(QUERIES)) {
@@ -189,7 +213,7 @@ async function main() {
         return JSON.stringify(await response.json());
       }),
     );
-    if (answers[0] !== answers[1] || answers[0]?.includes('"errors"')) throw new Error(`gateways disagree on ${query}:\n${answers.join('\n')}`);
+    if (answers.some((answer) => answer !== answers[0]) || answers[0]?.includes('"errors"')) throw new Error(`gateways disagree on ${query}:\n${answers.join('\n')}`);
   }
   for (const query of Object.values(DENIED_QUERIES)) {
     for (const url of Object.values(gateways)) {
@@ -207,10 +231,11 @@ async function main() {
   const results: Record<string, Record<string, Array<{ rps: number; p50: number; p99: number }>>> = {};
   for (const [queryName, query] of Object.entries({ ...QUERIES, ...DENIED_QUERIES })) {
     if (ONLY && !ONLY.includes(queryName)) continue;
-    results[queryName] = { baseline: [], frontdesk: [] };
-    for (const gateway of ['baseline', 'frontdesk'] as const) await load(gateways[gateway], query, tokensFile, 2); // warm-up
+    results[queryName] = Object.fromEntries(GATEWAYS.map((gateway) => [gateway, []]));
+    for (const gateway of GATEWAYS) await load(gateways[gateway], query, tokensFile, 2); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['baseline', 'frontdesk'] as const) : (['frontdesk', 'baseline'] as const);
+      // Each gateway goes first in turn (A B C, B C A, …): none always runs on a warmer or cooler machine.
+      const order = GATEWAYS.map((_, i) => GATEWAYS[(i + round) % GATEWAYS.length] as Gateway);
       for (const gateway of order) {
         const result = await load(gateways[gateway], query, tokensFile, DURATION);
         results[queryName]?.[gateway]?.push({ rps: result.rps, p50: result.p50, p99: result.p99 });
@@ -219,29 +244,89 @@ async function main() {
     }
   }
 
+  type Summary = { rps: number; p50: number; p99: number };
+  const ratio = (a: Summary, b: Summary) => ({ rps: +(a.rps / b.rps).toFixed(3), p50: +(a.p50 / b.p50).toFixed(3), p99: +(a.p99 / b.p99).toFixed(3) });
   const table = Object.entries(results).map(([query, byGateway]) => {
-    const summary = (gateway: 'baseline' | 'frontdesk') => {
+    const summary = (gateway: Gateway): Summary => {
       const runs = byGateway[gateway] ?? [];
       return { rps: Math.round(median(runs.map((r) => r.rps))), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
     };
     const b = summary('baseline');
     const f = summary('frontdesk');
-    return { query, baseline: b, frontdesk: f, ratio: { rps: +(f.rps / b.rps).toFixed(3), p50: +(f.p50 / b.p50).toFixed(3), p99: +(f.p99 / b.p99).toFixed(3) } };
+    const o = OBSERVABILITY ? summary('observed') : undefined;
+    return {
+      query,
+      baseline: b,
+      frontdesk: f,
+      ratio: ratio(f, b),
+      ...(o ? { observed: o, observedVsFrontdesk: ratio(o, f), observedVsBaseline: ratio(o, b) } : {}),
+    };
   });
-  const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid) };
+  const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid), ...(observed ? { observedPeakRssMb: peakRssMb(observed.pid) } : {}) };
 
   const line = (cells: string[]) => `${cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' ')}\n`;
+  const ratioCells = (name: string, r: Summary) => ['', name, `${r.rps}x`, `${r.p50}x`, `${r.p99}x`];
   process.stdout.write(`\nfrontdesk vs plain Apollo Gateway — medians of ${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, ${TOKEN_POOL} tokens${twoCores ? ', gateway pinned to core 0' : ''}\n\n`);
   process.stdout.write(line(['query', 'gateway', 'req/s', 'p50 ms', 'p99 ms']));
   for (const row of table) {
     process.stdout.write(line([row.query, 'baseline', String(row.baseline.rps), String(row.baseline.p50), String(row.baseline.p99)]));
     process.stdout.write(line(['', 'frontdesk', String(row.frontdesk.rps), String(row.frontdesk.p50), String(row.frontdesk.p99)]));
-    process.stdout.write(line(['', 'ratio', `${row.ratio.rps}x`, `${row.ratio.p50}x`, `${row.ratio.p99}x`]));
+    process.stdout.write(line(ratioCells('ratio', row.ratio)));
+    if (row.observed && row.observedVsFrontdesk && row.observedVsBaseline) {
+      process.stdout.write(line(['', 'observed', String(row.observed.rps), String(row.observed.p50), String(row.observed.p99)]));
+      process.stdout.write(line(ratioCells('obs/frontdesk', row.observedVsFrontdesk)));
+      process.stdout.write(line(ratioCells('obs/baseline', row.observedVsBaseline)));
+    }
   }
-  process.stdout.write(`\npeak RSS: baseline ${memory.baselinePeakRssMb} MB, frontdesk ${memory.frontdeskPeakRssMb} MB; took ${Math.round((Date.now() - started) / 1000)} s\n`);
+  if (telemetry) {
+    process.stdout.write(`\nobserved: ${telemetry.spans} spans received over OTLP/HTTP, ${telemetry.scrapes} /metrics scrapes\n`);
+    telemetry.stop();
+  }
+  process.stdout.write(`\npeak RSS: ${Object.entries(memory).map(([k, v]) => `${k.replace('PeakRssMb', '')} ${v} MB`).join(', ')}; took ${Math.round((Date.now() - started) / 1000)} s\n`);
   mkdirSync(join(OUT, '..'), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, memory, raw: results }, null, 2)}\n`);
   process.stdout.write(`results: ${OUT}\n`);
+}
+
+/**
+ * What an operator's stack would do to the observed gateway: an OTLP/HTTP receiver (counting the spans
+ * of each JSON batch) and a Prometheus-like scrape of /metrics every 5 s. Runs in this (unpinned) process.
+ */
+async function startTelemetrySinks(): Promise<{ readonly spans: number; readonly scrapes: number; stop(): void }> {
+  const counts = { spans: 0, scrapes: 0 };
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> };
+      for (const resource of body.resourceSpans ?? []) for (const scope of resource.scopeSpans) counts.spans += scope.spans.length;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(PORTS.otlp, '127.0.0.1', resolve));
+  receiver.unref();
+  const scraper = setInterval(() => {
+    fetch(`http://127.0.0.1:${PORTS.observedMetrics}/metrics`).then(
+      async (response) => {
+        await response.text();
+        counts.scrapes++;
+      },
+      () => {},
+    );
+  }, 5_000).unref();
+  return {
+    get spans() {
+      return counts.spans;
+    },
+    get scrapes() {
+      return counts.scrapes;
+    },
+    stop() {
+      clearInterval(scraper);
+      receiver.close();
+      receiver.closeAllConnections();
+    },
+  };
 }
 
 function currentRssMb(pid: number | undefined): number | undefined {
