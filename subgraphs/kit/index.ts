@@ -13,14 +13,13 @@ export {
 } from './contract.ts';
 export {
   createIdentityVerifier,
-  createMemoryReplayStore,
   type Identity,
   type IdentityVerifier,
   type IdentityVerifierOptions,
-  type ReplayStore,
   type HeaderSource,
   readHeader,
 } from './identity.ts';
+export { createMemoryReplayStore, type MemoryReplayStoreOptions, type ReplayStore, type ReplayStoreFull, type ReplayVerdict } from './replay.ts';
 export { createContextFactory, isSdlOnlyQuery, type SubgraphContext, type SubgraphContextOptions, type ContextRequest } from './context.ts';
 export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
 export { createLoader } from './loaders.ts';
