@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildSchema, isInterfaceType, isObjectType, Kind, type ConstDirectiveNode, type GraphQLSchema } from 'graphql';
-import { fieldRequirements, returnTypeRequirements, typeRequirements, type Requirements } from '../subgraphs/kit/authz/requirements.ts';
+import { createRequirementsReader, type Requirements } from '../subgraphs/kit/authz/requirements.ts';
 
 export interface FieldRow {
   coordinate: string;
@@ -19,10 +19,12 @@ const INTERNAL = /^(__|join__|link__|_Service$|_Entity$|_Any$)/;
 export function authorizationReport(supergraphSdl: string): FieldRow[] {
   const schema: GraphQLSchema = buildSchema(supergraphSdl, { assumeValidSDL: true });
   const rows: FieldRow[] = [];
+  // Directive names as the supergraph's @link of frontdesk's spec gives them; throws on any it cannot resolve.
+  const reader = createRequirementsReader(schema);
   for (const type of Object.values(schema.getTypeMap())) {
     if (INTERNAL.test(type.name) || !(isObjectType(type) || isInterfaceType(type))) continue;
     for (const field of Object.values(type.getFields())) {
-      const parts = [fieldRequirements(type, field), typeRequirements(type), returnTypeRequirements(field)];
+      const parts = [reader.field(type, field), reader.type(type), reader.returnType(field)];
       const rules = describe(parts);
       // A field without @join__field is resolvable by every subgraph that declares its type.
       const own = graphsOf(field.astNode?.directives, 'join__field');

@@ -23,7 +23,7 @@ import {
 } from 'graphql';
 import { ErrorCode } from '../errors.ts';
 import type { Identity } from '../identity.ts';
-import { fieldRequirements, isEmpty, merge, NONE, policyNames, returnTypeRequirements, typeRequirements, type Requirements } from './requirements.ts';
+import { createRequirementsReader, isEmpty, merge, NONE, policyNames, type Requirements } from './requirements.ts';
 
 /** A named policy: sees the caller, the parent object and the field's arguments. Throwing or timing out denies. */
 export type Policy<Context = unknown> = (
@@ -56,14 +56,15 @@ export function applyAuthorization<Context>(schema: GraphQLSchema, options: Auth
   const identityOf = options.identityOf ?? ((context: Context) => (context as { identity?: Identity } | undefined)?.identity);
   const publicFields = new Set(options.publicFields ?? []);
   const unknownPolicies = new Set<string>();
+  const rules = createRequirementsReader(schema); // throws at boot on directives it cannot resolve
 
   for (const type of Object.values(schema.getTypeMap())) {
     if (type.name.startsWith('__') || !(isObjectType(type) || isInterfaceType(type))) continue;
-    const onType = typeRequirements(type);
+    const onType = rules.type(type);
     for (const field of Object.values(type.getFields())) {
       const coordinate = `${type.name}.${field.name}`;
       if (FEDERATION_FIELDS.has(coordinate)) continue;
-      let requirements = merge(fieldRequirements(type, field), onType, returnTypeRequirements(field));
+      let requirements = merge(rules.field(type, field), onType, rules.returnType(field));
       if (isEmpty(requirements) && options.authenticatedByDefault && !publicFields.has(coordinate) && !getNamedType(field.type).name.startsWith('_')) {
         requirements = { ...NONE, authenticated: true };
       }
