@@ -1,7 +1,9 @@
 /**
  * `npm run authz [-- schema/supergraph.graphql]`: the whole authorization surface of the composed
- * supergraph in one table — every field with the rules that apply to it (its own, its interfaces',
- * its type's and its return type's) — then the fields anyone can read without authenticating.
+ * supergraph in one table — every field with the rules that apply to it (its own and its interfaces'
+ * same field's, its type's and that type's interfaces', its return type's), computed by the kit's own
+ * reader so the report cannot drift from what is enforced — then the fields anyone can read without
+ * authenticating.
  */
 import { readFileSync } from 'node:fs';
 import { buildSchema, isInterfaceType, isObjectType, Kind, type ConstDirectiveNode, type GraphQLSchema } from 'graphql';
@@ -24,7 +26,7 @@ export function authorizationReport(supergraphSdl: string): FieldRow[] {
   for (const type of Object.values(schema.getTypeMap())) {
     if (INTERNAL.test(type.name) || !(isObjectType(type) || isInterfaceType(type))) continue;
     for (const field of Object.values(type.getFields())) {
-      const parts = [reader.field(type, field), reader.type(type), reader.returnType(field)];
+      const parts = [reader.effective(type, field)]; // exactly what the kit enforces
       const rules = describe(parts);
       // A field without @join__field is resolvable by every subgraph that declares its type.
       const own = graphsOf(field.astNode?.directives, 'join__field');

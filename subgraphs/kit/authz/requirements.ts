@@ -69,11 +69,23 @@ function listOfLists(directive: ConstDirectiveNode, argument: string): string[][
 }
 
 export interface RequirementsReader {
+  /**
+   * Everything that must hold to resolve `type.field`: the field's own rules and those of the same field
+   * on the interfaces the type implements; the type's rules and its interfaces' type rules; and the
+   * return type's (see returnType). What the kit enforces and `npm run authz` reports.
+   */
+  effective(type: GraphQLObjectType | GraphQLInterfaceType, field: GraphQLField<unknown, unknown>): Requirements;
   /** Requirements declared on a type itself (object, interface, scalar, enum), including its extensions. */
   type(type: GraphQLNamedType): Requirements;
+  /** A type's own rules and those declared on every interface it implements. */
+  typeWithInterfaces(type: GraphQLNamedType): Requirements;
   /** Requirements of a field as declared: on the field itself and on the same field of its interfaces. */
   field(type: GraphQLObjectType | GraphQLInterfaceType, field: GraphQLField<unknown, unknown>): Requirements;
-  /** What a field's return type demands at the field: its authenticated and scope rules (policies apply on its own fields). */
+  /**
+   * What a field's return type demands at the field: the authenticated and scope rules of the type and of
+   * its interfaces, so a protected object is nulled as a whole (policies apply on its own fields, where
+   * they see the object); for a scalar or enum, all its rules.
+   */
   returnType(field: GraphQLField<unknown, unknown>): Requirements;
 }
 
@@ -89,6 +101,12 @@ export function createRequirementsReader(schema: GraphQLSchema): RequirementsRea
       const nodes = [type.astNode, ...type.extensionASTNodes];
       return merge(...nodes.map((node) => fromDirectives(node?.directives, names)));
     },
+    typeWithInterfaces(type) {
+      const own = reader.type(type);
+      if (!(isObjectType(type) || isInterfaceType(type))) return own;
+      // GraphQL requires a type to list every interface it implements, transitively, so one level suffices.
+      return merge(own, ...type.getInterfaces().map((iface) => reader.type(iface)));
+    },
     field(type, field) {
       const own = fromDirectives(field.astNode?.directives, names);
       const inherited = type.getInterfaces().map((iface) => {
@@ -99,10 +117,13 @@ export function createRequirementsReader(schema: GraphQLSchema): RequirementsRea
     },
     returnType(field) {
       const named = getNamedType(field.type);
-      const declared = reader.type(named);
+      const declared = reader.typeWithInterfaces(named);
       // Scalars and enums have no fields of their own, so their policies are checked here, on the field.
       if (isScalarType(named) || isEnumType(named)) return declared;
       return { authenticated: declared.authenticated, scopes: declared.scopes, policies: [] };
+    },
+    effective(type, field) {
+      return merge(reader.field(type, field), reader.typeWithInterfaces(type), reader.returnType(field));
     },
   };
   return reader;
