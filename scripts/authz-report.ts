@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildSchema, isInterfaceType, isObjectType, Kind, type ConstDirectiveNode, type GraphQLSchema } from 'graphql';
-import { createRequirementsReader, type Requirements } from '../subgraphs/kit/authz/requirements.ts';
+import { createRequirementsReader, type Requirements } from '../subgraphs/kit/index.ts';
 
 export interface FieldRow {
   coordinate: string;

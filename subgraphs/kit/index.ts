@@ -32,4 +32,10 @@ export {
   AUTHZ_LINK_SDL,
   type AuthorizationOptions,
   type Policy,
+  // What the directives require of each field and type (names resolved through the schema's @link): for
+  // reports such as `npm run authz`.
+  createRequirementsReader,
+  resolveAuthzDirectives,
+  type Requirements,
+  type RequirementsReader,
 } from './authz/index.ts';
