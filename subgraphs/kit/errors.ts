@@ -19,11 +19,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class IdentityError extends Error {
   readonly code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE';
   readonly reason: string;
-  constructor(code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE', reason: string, options?: { cause?: unknown }) {
+  /** AUTH_UNAVAILABLE only: the Retry-After the client gets, in seconds. Default is 5. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE', reason: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(reason, options);
     this.name = 'IdentityError';
     this.code = code;
     this.reason = reason;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 
@@ -31,7 +34,7 @@ export class IdentityError extends Error {
 export function identityErrorToGraphQL(error: IdentityError): GraphQLError {
   if (error.code === 'AUTH_UNAVAILABLE') {
     return new GraphQLError('Identity verification is temporarily unavailable', {
-      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: ERROR_CATALOGUE.AUTH_UNAVAILABLE.status, headers: new Map([['retry-after', '5']]) } },
+      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: ERROR_CATALOGUE.AUTH_UNAVAILABLE.status, headers: new Map([['retry-after', String(error.retryAfterSeconds ?? 5)]]) } },
     });
   }
   return new GraphQLError('Request did not come through the gateway', {

@@ -15,6 +15,7 @@ import {
 } from './contract.ts';
 import { IdentityError } from './errors.ts';
 import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet } from './key-set.ts';
+import { createMemoryReplayStore, rememberTokenId, type ReplayStore } from './replay.ts';
 
 /** Who a request is made for, as the gateway vouched for it. */
 export interface Identity {
@@ -33,12 +34,6 @@ export interface Identity {
   readonly tokenId: string;
   /** True when the caller is a real principal (not anonymous). */
   readonly authenticated: boolean;
-}
-
-/** Remembers seen `jti`s until they expire, to refuse replays. Implement it on Redis for several replicas. */
-export interface ReplayStore {
-  /** Records `jti` until `expiresAt`; resolves false when it was already recorded. */
-  remember(jti: string, expiresAt: Date): Promise<boolean> | boolean;
 }
 
 export interface IdentityVerifierOptions {
@@ -121,9 +116,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       const identity = toIdentity(payload);
       // Remember the jti for as long as jwtVerify would still accept the token: expiry plus clock tolerance.
       const acceptedUntil = new Date(identity.expiresAt.getTime() + clockTolerance * 1000);
-      if (replay && !(await replay.remember(identity.tokenId, acceptedUntil))) {
-        throw new IdentityError('UNAUTHENTICATED', `identity token replayed (jti ${identity.tokenId})`);
-      }
+      if (replay) await rememberTokenId(replay, identity.tokenId, acceptedUntil);
       return identity;
     },
   };
@@ -182,26 +175,4 @@ function optionalString(value: unknown, claim: string): string | undefined {
     throw new IdentityError('UNAUTHENTICATED', `identity token claim ${claim} is not a non-empty string`);
   }
   return value;
-}
-
-/**
- * A bounded in-memory replay store: remembers each `jti` until its token expires. When full, the entry
- * expiring first is dropped — a token that old is about to be refused for expiry anyway.
- */
-export function createMemoryReplayStore(options: { maxEntries?: number; now?: () => number } = {}): ReplayStore {
-  const maxEntries = options.maxEntries ?? 100_000;
-  const now = options.now ?? Date.now;
-  const seen = new Map<string, number>(); // insertion order ≈ expiry order: tokens have one lifetime
-  return {
-    remember(jti, expiresAt) {
-      const time = now();
-      for (const [key, expiry] of seen) {
-        if (expiry > time && seen.size < maxEntries) break;
-        seen.delete(key);
-      }
-      if (seen.has(jti)) return false;
-      seen.set(jti, expiresAt.getTime());
-      return true;
-    },
-  };
 }

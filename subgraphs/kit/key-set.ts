@@ -11,9 +11,10 @@
  * - a request with an unknown `kid` that arrives while a fetch is in flight waits for that fetch
  *   (unless the provider's last answer was a failure: then it fails fast);
  * - stale keys keep verifying while a background refresh runs, and while the provider is down;
- * - responses are bounded (`maxBytes`) and time-limited (`timeoutMs`).
+ * - responses are bounded while they stream (`maxBytes`, bounded-read.ts) and time-limited (`timeoutMs`).
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { readBoundedText } from './bounded-read.ts';
 
 export interface RemoteKeySetOptions {
   /** Fetch timeout in milliseconds. Default is 5000 (5 seconds). */
@@ -148,12 +149,7 @@ async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promi
     await response.body?.cancel();
     throw new Error(`key set fetch answered HTTP ${response.status}`);
   }
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new Error(`key set response of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
-  }
-  const text = await readBounded(response, maxBytes);
+  const text = await readBoundedText(response.body, { maxBytes, declaredLength: response.headers.get('content-length'), what: 'key set response' });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -164,24 +160,6 @@ async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promi
   // An empty set is a broken provider, not a revocation of every key: keep the last good keys.
   if (json.keys.length === 0) throw new Error('key set response has no keys');
   return json;
-}
-
-async function readBounded(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new Error(`key set response exceeds the ${maxBytes}-byte limit`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isKeySet(value: unknown): value is JSONWebKeySet {

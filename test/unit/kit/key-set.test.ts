@@ -614,7 +614,7 @@ describe('responses are bounded (maxBytes)', () => {
   it('one byte more with a declared content-length is refused from the header', async () => {
     const server = await startJwksServer({ kind: 'raw', status: 200, body: padded(MAX_BYTES + 1) });
     const keySet = keySetFor(server, frozenClock(), { maxBytes: MAX_BYTES });
-    await expect(keySet.refresh()).rejects.toThrow(`key set response of ${MAX_BYTES + 1} bytes exceeds the ${MAX_BYTES}-byte limit`);
+    await expect(keySet.refresh()).rejects.toThrow(`key set response exceeds the ${MAX_BYTES}-byte limit`);
     expect(keySet.current()).toBeUndefined();
   });
 
