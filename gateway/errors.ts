@@ -3,6 +3,7 @@
  * a client-safe message. Details (jose's code, the failed claim) go to the log only.
  */
 import { GraphQLError } from 'graphql';
+import { AUTH_RETRY_AFTER_SECONDS } from '../subgraphs/kit/contract.ts';
 
 export const ERROR_CATALOGUE = {
   /** Credential invalid, or missing while anonymous access is off; also a denied field with no principal. */
@@ -61,8 +62,7 @@ export class AuthError extends Error {
   }
 }
 
-/** Seconds a client should wait after AUTH_UNAVAILABLE. */
-export const AUTH_RETRY_AFTER_SECONDS = 5;
+export { AUTH_RETRY_AFTER_SECONDS };
 
 /** The HTTP head (status, headers) and GraphQL error an AuthError becomes. */
 export function authErrorResponse(error: AuthError, realm: string): { status: number; headers: Record<string, string>; error: GraphQLError } {

@@ -2,6 +2,8 @@
  * Every default of gateway.yaml, with its unit. README's configuration reference is written from this
  * table; test/unit/config/docs-drift.test.ts fails when a key here is missing from the README.
  */
+import { IDENTITY_HEADER } from '../../subgraphs/kit/contract.ts';
+
 export const DEFAULTS = {
   /** Address to bind. */
   'listen.host': '127.0.0.1',
@@ -58,7 +60,7 @@ export const DEFAULTS = {
   /** iss of identity tokens. Required. */
   'identity.issuer': undefined,
   /** Header carrying the identity token to subgraphs. */
-  'identity.header': 'frontdesk-identity',
+  'identity.header': IDENTITY_HEADER,
   /** Identity token lifetime (never past the credential's own expiry). */
   'identity.ttl': '60s',
   /** Signing keys (files); the first private key signs, all are published. Required. */

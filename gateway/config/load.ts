@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { IDENTITY_ALGORITHMS, LOG_LEVELS, MAX_IDENTITY_TTL_SECONDS } from '../../subgraphs/kit/contract.ts';
 import { DEFAULTS } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SubgraphOverride } from './types.ts';
@@ -150,7 +151,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions & { source?
     r.known(entry, key, ['file', 'kid', 'alg']);
     const file = resolve(baseDir, r.string(entry.file, `${key}.file`));
     if (!devKeys && !existsSync(file)) problems.push(`${key}.file: ${file} does not exist`);
-    const alg = entry.alg === undefined ? undefined : r.oneOf(entry.alg, `${key}.alg`, ['EdDSA', 'ES256'] as const);
+    const alg = entry.alg === undefined ? undefined : r.oneOf(entry.alg, `${key}.alg`, IDENTITY_ALGORITHMS);
     keys.push({ file, kid: entry.kid === undefined ? undefined : r.string(entry.kid, `${key}.kid`), alg });
   });
   if (identityRaw.keys !== undefined && keys.length === 0) problems.push('identity.keys: list at least one signing key file');
@@ -161,9 +162,9 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions & { source?
     keys,
     devKeys,
   };
-  if (identity.ttlMs > 600_000) problems.push('identity.ttl: at most 10m; identity tokens are per request and should live seconds');
+  if (identity.ttlMs > MAX_IDENTITY_TTL_SECONDS * 1000) problems.push(`identity.ttl: at most ${MAX_IDENTITY_TTL_SECONDS / 60}m; identity tokens are per request and should live seconds`);
 
-  const logLevel = r.oneOf(root.logLevel ?? DEFAULTS.logLevel, 'logLevel', ['debug', 'info', 'warn', 'error', 'silent'] as const);
+  const logLevel = r.oneOf(root.logLevel ?? DEFAULTS.logLevel, 'logLevel', LOG_LEVELS);
   const shutdownGraceMs = r.duration(root.shutdownGrace ?? DEFAULTS.shutdownGrace, 'shutdownGrace');
 
   if (problems.length > 0) throw new ConfigError(options.source ?? 'inline config', problems);

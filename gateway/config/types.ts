@@ -1,4 +1,5 @@
 /** The gateway's validated, frozen configuration (public API). Durations are in milliseconds. */
+import type { IdentityAlgorithm, LogLevel } from '../../subgraphs/kit/contract.ts';
 
 export interface ClaimMapping {
   /** Claim holding the subject. Default `sub`. */
@@ -50,7 +51,7 @@ export interface IdentityKeyConfig {
   /** Key id; required for PEM, taken from the JWK otherwise. */
   kid: string | undefined;
   /** EdDSA or ES256; required for PEM, taken from the JWK otherwise. */
-  alg: 'EdDSA' | 'ES256' | undefined;
+  alg: IdentityAlgorithm | undefined;
 }
 
 export interface IdentityConfig {
@@ -83,6 +84,6 @@ export interface GatewayConfig {
   limits: { bodyBytes: number; depth: number; aliases: number; tokens: number; directives: number; cost: number; batchedOperations: number };
   auth: AuthConfig;
   identity: IdentityConfig;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  logLevel: LogLevel;
   shutdownGraceMs: number;
 }

@@ -3,6 +3,7 @@
  * catalogue (DESIGN.md), so a client sees the same vocabulary wherever a refusal comes from.
  */
 import { GraphQLError } from 'graphql';
+import { AUTH_RETRY_AFTER_SECONDS } from './contract.ts';
 
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -30,7 +31,7 @@ export class IdentityError extends Error {
 export function identityErrorToGraphQL(error: IdentityError): GraphQLError {
   if (error.code === 'AUTH_UNAVAILABLE') {
     return new GraphQLError('Identity verification is temporarily unavailable', {
-      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: 503, headers: new Map([['retry-after', '5']]) } },
+      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: 503, headers: new Map([['retry-after', String(AUTH_RETRY_AFTER_SECONDS)]]) } },
     });
   }
   return new GraphQLError('Request did not come through the gateway', {

@@ -9,6 +9,8 @@ import {
   IDENTITY_ALGORITHMS,
   IDENTITY_HEADER,
   IDENTITY_TOKEN_TYPE,
+  MAX_IDENTITY_TOKEN_BYTES,
+  MAX_IDENTITY_TTL_SECONDS,
   requestBinding,
   type AuthMethod,
   type BoundRequest,
@@ -73,14 +75,6 @@ export type HeaderSource =
   | { get(name: string): string | null | undefined }
   | Record<string, string | string[] | undefined>;
 
-const MAX_TOKEN_BYTES = 8_192;
-/**
- * The longest an identity token can live: the gateway's `identity.ttl` is at most 10 minutes. Through
- * jose's `maxTokenAge` this also refuses an `iat` in the future (beyond the clock tolerance), which jose
- * otherwise does not check.
- */
-const MAX_TOKEN_AGE_SECONDS = 600;
-
 export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
   if (!options.subgraph) throw new TypeError('"subgraph" is required: the name this subgraph has in the supergraph');
   if (!options.issuer) throw new TypeError('"issuer" is required: the gateway\'s issuer identifier');
@@ -93,7 +87,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     async verify(headers, request) {
       const token = readHeader(headers, header);
       if (token === undefined) throw new IdentityError('UNAUTHENTICATED', `no ${header} header`);
-      if (token.length > MAX_TOKEN_BYTES) throw new IdentityError('UNAUTHENTICATED', 'identity token too large');
+      if (token.length > MAX_IDENTITY_TOKEN_BYTES) throw new IdentityError('UNAUTHENTICATED', 'identity token too large');
       let payload;
       try {
         ({ payload } = await jwtVerify(token, keySet.getKey, {
@@ -103,7 +97,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
           algorithms: [...IDENTITY_ALGORITHMS],
           requiredClaims: ['exp', 'iat', 'jti', 'rbh', 'amr'],
           clockTolerance,
-          maxTokenAge: MAX_TOKEN_AGE_SECONDS,
+          // Also refuses an iat in the future (beyond the tolerance), which jose otherwise does not check.
+          maxTokenAge: MAX_IDENTITY_TTL_SECONDS,
           ...(options.currentDate ? { currentDate: options.currentDate() } : {}),
         }));
       } catch (error) {
