@@ -51,6 +51,8 @@ export const DEFAULTS = {
   'auth.jwt[].typ': undefined,
   /** Per issuer: claim names. Dotted paths reach nested claims (realm_access.roles). */
   'auth.jwt[].claims': { subject: 'sub', scopes: ['scope', 'scp'], roles: ['roles'], tenant: undefined, clientId: ['client_id', 'azp'] },
+  /** Per issuer: namespace of its principal ids; issuers given the same one share an account space. Unset: the issuer. */
+  'auth.jwt[].principalNamespace': undefined,
   /** Per issuer: key set fetch timeout. */
   'auth.jwt[].jwksTimeout': '5s',
   /** Per issuer: least time between two key set fetches caused by an unknown kid. */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { IDENTITY_ALGORITHMS, LOG_LEVELS, MAX_IDENTITY_TTL_SECONDS } from '../../subgraphs/kit/contract.ts';
+import { CLAIM_LIMITS, IDENTITY_ALGORITHMS, LOG_LEVELS, MAX_IDENTITY_TTL_SECONDS } from '../../subgraphs/kit/contract.ts';
 import { DEFAULTS } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SubgraphOverride } from './types.ts';
@@ -186,7 +186,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions & { source?
 
 function readIssuer(r: Reader, value: unknown, key: string, baseDir: string): JwtIssuerConfig {
   const entry = r.object(value, key);
-  r.known(entry, key, ['issuer', 'jwks', 'audience', 'algorithms', 'typ', 'clockTolerance', 'maxLifetime', 'claims', 'jwksTimeout', 'jwksCooldown', 'jwksMaxAge']);
+  r.known(entry, key, ['issuer', 'jwks', 'audience', 'algorithms', 'typ', 'clockTolerance', 'maxLifetime', 'claims', 'principalNamespace', 'jwksTimeout', 'jwksCooldown', 'jwksMaxAge']);
   const issuer = r.string(entry.issuer, `${key}.issuer`);
   let jwks: JwtIssuerConfig['jwks'];
   if (entry.jwks === undefined) {
@@ -220,6 +220,8 @@ function readIssuer(r: Reader, value: unknown, key: string, baseDir: string): Jw
     tenant: claimsRaw.tenant === undefined ? undefined : r.string(claimsRaw.tenant, `${key}.claims.tenant`),
     clientId: list(claimsRaw.clientId, d.clientId, `${key}.claims.clientId`),
   };
+  const principalNamespace = r.string(entry.principalNamespace ?? issuer, `${key}.principalNamespace`);
+  if (principalNamespace.length > CLAIM_LIMITS.issuer) r.problem(`${key}.principalNamespace (default: the issuer): at most ${CLAIM_LIMITS.issuer} characters`);
   const clockToleranceMs = r.duration(entry.clockTolerance ?? DEFAULTS['auth.jwt[].clockTolerance'], `${key}.clockTolerance`);
   if (clockToleranceMs > 300_000) r.problem(`${key}.clockTolerance: at most 5m; fix the clocks instead`);
   return {
@@ -231,6 +233,7 @@ function readIssuer(r: Reader, value: unknown, key: string, baseDir: string): Jw
     clockToleranceMs,
     maxLifetimeMs: r.duration(entry.maxLifetime ?? DEFAULTS['auth.jwt[].maxLifetime'], `${key}.maxLifetime`),
     claims,
+    principalNamespace,
     jwksTimeoutMs: r.duration(entry.jwksTimeout ?? DEFAULTS['auth.jwt[].jwksTimeout'], `${key}.jwksTimeout`),
     jwksCooldownMs: r.duration(entry.jwksCooldown ?? DEFAULTS['auth.jwt[].jwksCooldown'], `${key}.jwksCooldown`),
     jwksMaxAgeMs: r.duration(entry.jwksMaxAge ?? DEFAULTS['auth.jwt[].jwksMaxAge'], `${key}.jwksMaxAge`),

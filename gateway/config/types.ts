@@ -28,6 +28,8 @@ export interface JwtIssuerConfig {
   /** Longest accepted token lifetime (exp − iat). */
   maxLifetimeMs: number;
   claims: ClaimMapping;
+  /** Namespace of this issuer's principal ids (docs/identity-token.md "The principal id"); the issuer unless configured. */
+  principalNamespace: string;
   jwksTimeoutMs: number;
   jwksCooldownMs: number;
   jwksMaxAgeMs: number;

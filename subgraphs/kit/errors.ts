@@ -3,7 +3,7 @@
  * catalogue (DESIGN.md), so a client sees the same vocabulary wherever a refusal comes from.
  */
 import { GraphQLError } from 'graphql';
-import { AUTH_RETRY_AFTER_SECONDS } from './contract.ts';
+import { AUTH_RETRY_AFTER_SECONDS, type RefusalReason } from './contract.ts';
 
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -19,11 +19,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class IdentityError extends Error {
   readonly code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE';
   readonly reason: string;
-  constructor(code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE', reason: string, options?: { cause?: unknown }) {
-    super(reason, options);
+  /** The rule of docs/identity-token.md that refused the token, when one did (the conformance vectors' reason). */
+  readonly rule: RefusalReason | undefined;
+  constructor(code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE', reason: string, options?: { cause?: unknown; rule?: RefusalReason }) {
+    super(reason, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'IdentityError';
     this.code = code;
     this.reason = reason;
+    this.rule = options?.rule;
   }
 }
 

@@ -15,7 +15,7 @@ export const IDENTITY_HEADER = 'frontdesk-identity';
  * access token, ID token or token of another contract version is accepted as a v1 identity token. Compared
  * as RFC 7515 §4.1.9 says: case-insensitively, with an optional `application/` prefix.
  */
-export const IDENTITY_TOKEN_TYPE = 'frontdesk-identity+jwt';
+export const IDENTITY_TOKEN_TYPE = `frontdesk-identity.v${IDENTITY_TOKEN_VERSION}+jwt`;
 
 /** The only algorithms the gateway signs with and the kit accepts. */
 export const IDENTITY_ALGORITHMS = ['EdDSA', 'ES256'] as const;
@@ -65,13 +65,13 @@ export interface IdentityClaims {
   iat: number;
   exp: number;
   jti: string;
-  /** Space-separated, as in RFC 8693 §4.2; empty string when none. */
-  scope: string;
+  /** The caller's scopes, one item each: never joined into a string. */
+  scope: string[];
   roles: string[];
   tenant?: string;
   client_id?: string;
-  /** Authentication method at the gateway. */
-  amr: AuthMethod;
+  /** Authentication method at the gateway: exactly one item in v1. */
+  amr: [AuthMethod];
   /** The issuer that vouched for the caller (the IdP), absent for anonymous and service callers. */
   orig_iss?: string;
   /** Request binding: see requestBinding. */
