@@ -2,7 +2,9 @@
  * Structured JSON logs, one object per line. Every entry has `time`, `level` and `msg`; request-scoped
  * loggers add `requestId`. Tokens, claims values and identity tokens are never logged.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+import type { LogLevel } from '@frontdesk/kit/contract';
+
+export type { LogLevel };
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {

@@ -2,14 +2,20 @@
  * frontdesk subgraph kit — public API. The only module subgraph teams import.
  */
 export {
+  ANONYMOUS_FIELDS,
   IDENTITY_HEADER,
   IDENTITY_TOKEN_TYPE,
+  IDENTITY_TOKEN_VERSION,
   IDENTITY_ALGORITHMS,
+  parsePrincipalId,
+  principalId,
   requestBinding,
   canonicalJson,
   type AuthMethod,
   type BoundRequest,
   type IdentityClaims,
+  type PrincipalFields,
+  type RefusalReason,
 } from './contract.ts';
 export {
   createIdentityVerifier,

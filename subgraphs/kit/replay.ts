@@ -106,7 +106,7 @@ export async function rememberTokenId(store: ReplayStore, jti: string, acceptedU
     throw new IdentityError('AUTH_UNAVAILABLE', 'replay store failed', { cause: error, retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS });
   }
   if (verdict === true) return;
-  if (verdict === false) throw new IdentityError('UNAUTHENTICATED', `identity token replayed (jti ${jti})`);
+  if (verdict === false) throw new IdentityError('UNAUTHENTICATED', `identity token replayed (jti ${jti})`, { rule: 'replay' });
   if (typeof verdict === 'object' && verdict !== null && (verdict as ReplayStoreFull).full === true) {
     const retry = (verdict as ReplayStoreFull).retryAfterSeconds;
     const retryAfterSeconds = typeof retry === 'number' && Number.isFinite(retry) && retry >= 1 ? Math.min(Math.ceil(retry), MAX_RETRY_AFTER_SECONDS) : DEFAULT_RETRY_AFTER_SECONDS;

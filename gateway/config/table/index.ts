@@ -9,7 +9,8 @@ import { identity } from './identity.ts';
 import { limits } from './limits.ts';
 import { forwardHeaders, listen, server, subgraphDefaults, subgraphs, supergraph } from './network.ts';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+import { LOG_LEVELS } from '@frontdesk/kit/contract';
+export { LOG_LEVELS };
 
 export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.yaml).', {
   listen,

@@ -8,7 +8,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { execute, parse, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { authorizationReport } from '../../../scripts/authz-report.ts';
-import { AUTHZ_DIRECTIVES_SDL, AUTHZ_LINK_SDL, applyAuthorization, type Identity } from '../../../subgraphs/kit/index.ts';
+import { AUTHZ_DIRECTIVES_SDL, AUTHZ_LINK_SDL, applyAuthorization, type Identity } from '@frontdesk/kit';
 
 const SDL = `${AUTHZ_LINK_SDL}
 ${AUTHZ_DIRECTIVES_SDL}
@@ -50,10 +50,10 @@ const resolvers = {
 };
 
 const identity = (overrides: Partial<Identity> = {}): Identity => ({
-  subject: 'u1', issuer: 'https://idp', method: 'jwt', scopes: [], roles: [], tenant: undefined, clientId: undefined,
+  id: 'jwt:https%3A%2F%2Fidp:u1', subject: 'u1', issuer: 'https://idp', method: 'jwt', scopes: [], roles: [], tenant: undefined, clientId: undefined,
   expiresAt: new Date(Date.now() + 60_000), tokenId: 'j', authenticated: true, ...overrides,
 });
-const anonymous = identity({ subject: undefined, method: 'anonymous', authenticated: false });
+const anonymous = identity({ id: undefined, subject: undefined, method: 'anonymous', authenticated: false });
 
 const schema = applyAuthorization(buildSubgraphSchema({ typeDefs: parse(SDL), resolvers: resolvers as never }), {
   policies: { isOwner: (who, { parent }) => who.subject === (parent as { ownerId: string }).ownerId },

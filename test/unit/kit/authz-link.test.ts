@@ -8,15 +8,15 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { execute, parse, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { authorizationReport } from '../../../scripts/authz-report.ts';
-import { applyAuthorization, type Identity } from '../../../subgraphs/kit/index.ts';
+import { applyAuthorization, type Identity } from '@frontdesk/kit';
 
 const L = 'FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM';
 const FEDERATION = '@link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@composeDirective"])';
 const identity = (overrides: Partial<Identity> = {}): Identity => ({
-  subject: 'u1', issuer: 'https://idp', method: 'jwt', scopes: [], roles: [], tenant: undefined, clientId: undefined,
+  id: 'jwt:https%3A%2F%2Fidp:u1', subject: 'u1', issuer: 'https://idp', method: 'jwt', scopes: [], roles: [], tenant: undefined, clientId: undefined,
   expiresAt: new Date(Date.now() + 60_000), tokenId: 'j', authenticated: true, ...overrides,
 });
-const anonymous = identity({ subject: undefined, method: 'anonymous', authenticated: false });
+const anonymous = identity({ id: undefined, subject: undefined, method: 'anonymous', authenticated: false });
 const resolvers = { Query: { me: () => 'me', stock: () => 7, note: () => 'note', open: () => 'open' } };
 
 function protectedSchema(sdl: string, policies = { staff: (who: Identity) => who.roles.includes('staff') }) {

@@ -38,6 +38,7 @@ describe('the verifier with a replay store', () => {
   const issuer = 'https://gateway.test';
   const body = { query: '{ users { id } }', operationName: null, variables: {} };
   const user: Principal = Object.freeze({
+    id: 'jwt:https%3A%2F%2Fidp.test:u1',
     subject: 'u1',
     issuer: 'https://idp.test',
     method: 'jwt',
