@@ -10,7 +10,8 @@
  *   or failure, so a flood of random `kid`s cannot make us hammer the provider;
  * - a request with an unknown `kid` that arrives while a fetch is in flight waits for that fetch
  *   (unless the provider's last answer was a failure: then it fails fast);
- * - stale keys keep verifying while a background refresh runs, and while the provider is down;
+ * - keys older than `maxAgeMs` are refreshed before use, so a key the provider removed stops verifying
+ *   within `maxAgeMs`; while the provider is down, the stale keys keep verifying (stale-while-error);
  * - responses are bounded while they stream (`maxBytes`, bounded-read.ts) and time-limited (`timeoutMs`).
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
@@ -21,7 +22,10 @@ export interface RemoteKeySetOptions {
   timeoutMs?: number;
   /** Minimum time between two fetches caused by an unknown `kid`, in milliseconds. Default is 30000. */
   cooldownMs?: number;
-  /** Age after which keys are refreshed in the background, in milliseconds. Default is 600000 (10 min). */
+  /**
+   * Age after which keys are fetched again before use, in milliseconds: a removed key stops verifying
+   * within it. Default is 300000 (5 minutes).
+   */
   maxAgeMs?: number;
   /** Largest accepted key set response, in bytes. Default is 262144 (256 KiB). */
   maxBytes?: number;
@@ -60,7 +64,7 @@ export function createStaticKeySet(jwks: JSONWebKeySet): KeySet {
 export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}): KeySet {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const cooldownMs = options.cooldownMs ?? 30_000;
-  const maxAgeMs = options.maxAgeMs ?? 600_000;
+  const maxAgeMs = options.maxAgeMs ?? 300_000;
   const maxBytes = options.maxBytes ?? 262_144;
   const now = options.now ?? Date.now;
 
@@ -103,9 +107,16 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
       } catch (cause) {
         throw unavailable(cause);
       }
-    } else if (now() - fetchedAt > maxAgeMs && now() - attemptedAt > Math.min(cooldownMs, maxAgeMs)) {
-      // Stale: keep serving what we have, refresh behind the request.
-      refresh().catch(() => {});
+    } else if (now() - fetchedAt > maxAgeMs) {
+      // Stale. While the provider answers, wait for the (single-flight) refresh, so a key it removed stops
+      // verifying within maxAgeMs. While it is failing, serve the keys we have and refresh behind the
+      // request (stale-while-error): an outage of the provider is not an outage of the gateway.
+      const providerFailing = lastAttemptFailed;
+      const refreshing = pending ?? (now() - attemptedAt > Math.min(cooldownMs, maxAgeMs) ? refresh() : undefined);
+      if (refreshing) {
+        if (providerFailing) refreshing.catch(() => {});
+        else await refreshing.catch(() => {});
+      }
     }
     try {
       return await (local as LocalKeySet)(header, token);

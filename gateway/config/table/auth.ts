@@ -50,7 +50,7 @@ const issuer = section(
     jwksMaxAge: duration({
       default: '5m',
       max: '24h',
-      doc: 'key set age after which it is fetched again: a key removed by the issuer stops verifying within this time (plus that one fetch)',
+      doc: 'key set age after which it is fetched again before use: a key removed by the issuer stops verifying within this time (while the issuer is down, the stale keys keep verifying)',
     }),
   },
   ({ jwks, principalNamespace, ...read }, context) => ({ ...read, principalNamespace: principalNamespace ?? read.issuer, jwks: keySetSource(read.issuer, jwks, context) }),
