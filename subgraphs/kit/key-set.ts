@@ -168,9 +168,15 @@ async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promi
     throw new Error('key set response is not JSON');
   }
   if (!isKeySet(json)) throw new Error('key set response has no "keys" array of objects');
-  // An empty set is a broken provider, not a revocation of every key: keep the last good keys.
+  // An empty set is a broken provider, not a revocation of every key: keep the last good keys. So is a set
+  // none of whose members is a public signing key (RFC 7517 §4: `kty`; `use`, when present, is "sig").
   if (json.keys.length === 0) throw new Error('key set response has no keys');
+  if (!json.keys.some(isSigningKey)) throw new Error('key set response has no usable signing key');
   return json;
+}
+
+function isSigningKey(key: JSONWebKeySet['keys'][number]): boolean {
+  return typeof key.kty === 'string' && (key.use === undefined || key.use === 'sig') && !('d' in key);
 }
 
 function isKeySet(value: unknown): value is JSONWebKeySet {

@@ -553,6 +553,9 @@ describe('junk answers are refused and never replace working keys', () => {
     ['keys of arrays', { kind: 'raw', status: 200, body: '{"keys":[[]]}' }, 'key set response has no "keys" array of objects'],
     ['keys with null', { kind: 'raw', status: 200, body: '{"keys":[null]}' }, 'key set response has no "keys" array of objects'],
     ['an empty key set', { kind: 'raw', status: 200, body: '{"keys":[]}' }, 'key set response has no keys'],
+    ['keys without kty', { kind: 'raw', status: 200, body: '{"keys":[{"foo":1}]}' }, 'key set response has no usable signing key'],
+    ['only encryption keys', { kind: 'raw', status: 200, body: '{"keys":[{"kty":"EC","use":"enc"}]}' }, 'key set response has no usable signing key'],
+    ['only private keys', { kind: 'raw', status: 200, body: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"a","d":"b"}]}' }, 'key set response has no usable signing key'],
     ['HTTP 500', { kind: 'raw', status: 500, body: '{"keys":[]}' }, 'key set fetch answered HTTP 500'],
     ['HTTP 204', { kind: 'raw', status: 204, body: '' }, 'key set fetch answered HTTP 204'],
   ] as Array<[string, Answer, string]>)('%s: refresh() rejects, cold getKey is unavailable', async (_name, answer, message) => {
