@@ -29,7 +29,7 @@ export const AUTHZ_SPEC_IDENTITY = 'https://specs.frontdesk.dev/authz';
 export const AUTHZ_SPEC_VERSIONS: readonly string[] = ['v0.1'];
 const LINK_SPEC_IDENTITY = 'https://specs.apollo.dev/link';
 
-interface Link {
+export interface Link {
   url: string;
   /** Namespace for non-imported elements: `as`, or the spec's name from its URL. */
   namespace: string;
@@ -43,23 +43,8 @@ interface Link {
  * authorization-looking directive that does not come from the spec.
  */
 export function resolveAuthzDirectives(schema: GraphQLSchema): ReadonlyMap<string, AuthzDirective> {
-  const links = readLinks(schema);
-  const problems: string[] = [];
-  const names = new Map<string, AuthzDirective>();
-  for (const link of links) {
-    if (!link.url.startsWith(`${AUTHZ_SPEC_IDENTITY}/`)) continue;
-    const version = link.url.slice(AUTHZ_SPEC_IDENTITY.length + 1).replace(/\/$/, '');
-    if (!AUTHZ_SPEC_VERSIONS.includes(version)) {
-      problems.push(`the schema links ${link.url}; this kit understands ${AUTHZ_SPEC_URL}: link that version`);
-      continue;
-    }
-    for (const directive of DIRECTIVES) names.set(`${link.namespace}__${directive}`, directive);
-    for (const [local, imported] of link.imports) {
-      if (!(DIRECTIVES as readonly string[]).includes(imported)) {
-        problems.push(`@link(url: "${link.url}") imports @${imported}, which the spec does not define (it has ${DIRECTIVES.map((d) => `@${d}`).join(', ')})`);
-      } else names.set(local, imported as AuthzDirective);
-    }
-  }
+  const schemaDirectives = [schema.astNode, ...schema.extensionASTNodes].flatMap((node) => node?.directives ?? []);
+  const { names, links, problems } = readAuthzLinks(schemaDirectives);
   for (const { name, coordinate } of directiveUses(schema)) {
     if (names.has(name) || !looksLikeOurs(name)) continue;
     const intended = DIRECTIVES.find((d) => name === d || name.endsWith(`__${d}`)) as AuthzDirective;
@@ -75,12 +60,38 @@ export function resolveAuthzDirectives(schema: GraphQLSchema): ReadonlyMap<strin
   return names;
 }
 
+/**
+ * The names under which a schema's `@link`s make frontdesk's directives available, from the directives
+ * of its schema definition and extensions. Shared by the kit (on a built schema) and the gateway (on the
+ * supergraph's document), so both ends read renames the same way. `problems` lists what a schema must
+ * fix: a version this code does not understand, an import the spec does not define.
+ */
+export function readAuthzLinks(schemaDirectives: readonly ConstDirectiveNode[]): { names: Map<string, AuthzDirective>; links: Link[]; problems: string[] } {
+  const links = readLinks(schemaDirectives);
+  const problems: string[] = [];
+  const names = new Map<string, AuthzDirective>();
+  for (const link of links) {
+    if (!link.url.startsWith(`${AUTHZ_SPEC_IDENTITY}/`)) continue;
+    const version = link.url.slice(AUTHZ_SPEC_IDENTITY.length + 1).replace(/\/$/, '');
+    if (!AUTHZ_SPEC_VERSIONS.includes(version)) {
+      problems.push(`the schema links ${link.url}; this version of frontdesk understands ${AUTHZ_SPEC_URL}: link that version`);
+      continue;
+    }
+    for (const directive of DIRECTIVES) names.set(`${link.namespace}__${directive}`, directive);
+    for (const [local, imported] of link.imports) {
+      if (!(DIRECTIVES as readonly string[]).includes(imported)) {
+        problems.push(`@link(url: "${link.url}") imports @${imported}, which the spec does not define (it has ${DIRECTIVES.map((d) => `@${d}`).join(', ')})`);
+      } else names.set(local, imported as AuthzDirective);
+    }
+  }
+  return { names, links, problems };
+}
+
 function looksLikeOurs(name: string): boolean {
   return DIRECTIVES.some((d) => name === d || name.endsWith(`__${d}`));
 }
 
-function readLinks(schema: GraphQLSchema): Link[] {
-  const nodes = [schema.astNode, ...schema.extensionASTNodes].flatMap((node) => node?.directives ?? []);
+function readLinks(nodes: readonly ConstDirectiveNode[]): Link[] {
   // The link spec bootstraps itself: the directive whose url is the link spec's is the one to read.
   const linkName = nodes.find((d) => stringArgument(d, 'url')?.startsWith(`${LINK_SPEC_IDENTITY}/`))?.name.value ?? 'link';
   const links: Link[] = [];
