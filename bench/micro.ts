@@ -8,6 +8,7 @@ import { createAuthenticator } from '../gateway/auth/authenticate.ts';
 import { parseConfig } from '../gateway/config/load.ts';
 import { createIdentityMinter } from '../gateway/identity/mint.ts';
 import { createLogger } from '../gateway/log.ts';
+import { IDENTITY_HEADER } from '@frontdesk/kit/contract';
 import { createIdentityVerifier } from '@frontdesk/kit';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,7 @@ const request = { rawHeaders: ['authorization', `Bearer ${token}`], search: '' }
 const principal = await cached.authenticate(request);
 const bound = { query: '{ topProducts(first: 5) { upc name price } }', operationName: null, variables: {} };
 const identityToken = await mint(principal, 'products', bound);
-const headers = { 'frontdesk-identity': identityToken };
+const headers = { [IDENTITY_HEADER]: identityToken };
 
 async function measure(name: string, iterations: number, fn: () => Promise<unknown>) {
   for (let i = 0; i < Math.min(200, iterations); i++) await fn();

@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, readHeader, type Identity, type SubgraphContext } from '@frontdesk/kit';
+import { ANONYMOUS_FIELDS, createContextFactory, createIdentityVerifier, createSubgraphHandler, IDENTITY_HEADER, readHeader, type Identity, type SubgraphContext } from '@frontdesk/kit';
 import { createExampleSubgraph } from '../subgraphs/shop/registry.ts';
 import type { SubgraphName } from '../subgraphs/shop/example.ts';
 
@@ -15,7 +15,7 @@ const name = process.argv[2] as SubgraphName;
 const subgraph = createExampleSubgraph[name]();
 const verifier = createIdentityVerifier({ subgraph: name, issuer: process.env.BENCH_GATEWAY_ISSUER as string, jwks: process.env.BENCH_GATEWAY_JWKS as string });
 const strict = createContextFactory({ verifier, loaders: subgraph.loaders });
-const ANONYMOUS: Identity = Object.freeze({ subject: undefined, issuer: undefined, method: 'anonymous', scopes: [], roles: [], tenant: undefined, clientId: undefined, expiresAt: new Date(0), tokenId: '', authenticated: false });
+const ANONYMOUS: Identity = Object.freeze({ ...ANONYMOUS_FIELDS, expiresAt: new Date(0), tokenId: '', authenticated: false });
 
 const apollo = new ApolloServer<SubgraphContext<unknown>>({ schema: subgraph.schema, logger: { debug() {}, info() {}, warn() {}, error: (m) => console.error(m) } });
 await apollo.start();

@@ -9,6 +9,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { Dispatcher } from 'undici';
 import { request as undiciRequest } from 'undici';
+import { readBoundedText } from '@frontdesk/kit/bounded-read';
 import { encodeBoundRequest, type BoundRequest } from '@frontdesk/kit/contract';
 import type { Principal } from './auth/principal.ts';
 import type { GatewayContext } from './context.ts';
@@ -31,9 +32,16 @@ export interface SubgraphDataSourceOptions {
   log: Logger;
   /** Production: strip stack traces a subgraph in development mode would put in its errors. Default false. */
   production?: boolean;
+  /**
+   * Largest subgraph response read, in bytes, counted while it streams (the read is cut past it, whatever
+   * the dispatcher's own limit). Default is 33554432 (32 MiB).
+   */
+  maxResponseBytes?: number;
   /** Writes the active trace context (traceparent) over the forwarded one; set only when tracing is on. */
   traceHeaders?: (headers: Record<string, string>) => void;
 }
+
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1_048_576;
 
 const INCOMING_OPERATION = 'incoming operation';
 
@@ -77,7 +85,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         signal: AbortSignal.timeout(timeoutMs),
       });
       statusCode = response.statusCode;
-      text = await response.body.text();
+      text = await readBoundedText(response.body, {
+        maxBytes: this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        declaredLength: response.headers['content-length'] as string | undefined,
+        what: `subgraph ${name} response`,
+      });
     } catch (error) {
       log.warn('subgraph request failed', { subgraph: name, error });
       return unavailable(name, options);

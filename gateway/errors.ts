@@ -5,6 +5,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { ERROR_CATALOGUE, type ErrorCode } from '@frontdesk/kit/catalogue';
+import { AUTH_RETRY_AFTER_SECONDS } from '@frontdesk/kit/contract';
 
 export { ERROR_CATALOGUE, errorBody, isCatalogueCode, type ErrorCode } from '@frontdesk/kit/catalogue';
 
@@ -60,8 +61,7 @@ export class AuthError extends Error {
   }
 }
 
-/** Seconds a client should wait after AUTH_UNAVAILABLE. */
-export const AUTH_RETRY_AFTER_SECONDS = 5;
+export { AUTH_RETRY_AFTER_SECONDS };
 
 /** The HTTP head (status, headers) and GraphQL error an AuthError becomes. */
 export function authErrorResponse(error: AuthError, realm: string): { status: number; headers: Record<string, string>; error: GraphQLError } {

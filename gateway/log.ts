@@ -11,10 +11,11 @@
  * caller. The audit stream (`audit: true`) is a child of the same root, not a second logging system.
  */
 import { Writable } from 'node:stream';
+import type { LogLevel } from '@frontdesk/kit/contract';
 import { StartupError } from './errors.ts';
 import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type { LogLevel };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;

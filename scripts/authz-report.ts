@@ -1,11 +1,13 @@
 /**
  * `npm run authz [-- schema/supergraph.graphql]`: the whole authorization surface of the composed
- * supergraph in one table — every field with the rules that apply to it (its own, its interfaces',
- * its type's and its return type's) — then the fields anyone can read without authenticating.
+ * supergraph in one table — every field with the rules that apply to it (its own and its interfaces'
+ * same field's, its type's and that type's interfaces', its return type's), computed by the kit's own
+ * reader so the report cannot drift from what is enforced — then the fields anyone can read without
+ * authenticating.
  */
 import { readFileSync } from 'node:fs';
 import { buildSchema, isInterfaceType, isObjectType, Kind, type ConstDirectiveNode, type GraphQLSchema } from 'graphql';
-import { fieldRequirements, returnTypeRequirements, typeRequirements, type Requirements } from '@frontdesk/kit';
+import { createRequirementsReader, type Requirements } from '@frontdesk/kit';
 
 export interface FieldRow {
   coordinate: string;
@@ -19,10 +21,12 @@ const INTERNAL = /^(__|join__|link__|_Service$|_Entity$|_Any$)/;
 export function authorizationReport(supergraphSdl: string): FieldRow[] {
   const schema: GraphQLSchema = buildSchema(supergraphSdl, { assumeValidSDL: true });
   const rows: FieldRow[] = [];
+  // Directive names as the supergraph's @link of frontdesk's spec gives them; throws on any it cannot resolve.
+  const reader = createRequirementsReader(schema);
   for (const type of Object.values(schema.getTypeMap())) {
     if (INTERNAL.test(type.name) || !(isObjectType(type) || isInterfaceType(type))) continue;
     for (const field of Object.values(type.getFields())) {
-      const parts = [fieldRequirements(type, field), typeRequirements(type), returnTypeRequirements(field)];
+      const parts = [reader.effective(type, field)]; // exactly what the kit enforces
       const rules = describe(parts);
       // A field without @join__field is resolvable by every subgraph that declares its type.
       const own = graphsOf(field.astNode?.directives, 'join__field');

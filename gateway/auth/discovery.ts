@@ -1,11 +1,14 @@
 /**
  * OpenID Connect discovery (OIDC Discovery 1.0 §4) for issuers configured without `jwks`: the metadata
- * document names the jwks_uri. Fetched lazily, single flight, with a timeout and a size bound; the
- * document's `issuer` must equal the configured one exactly (§4.3), or its keys are never used.
+ * document names the jwks_uri. Fetched lazily, single flight, with a timeout and a size bound enforced
+ * while the body streams; the document's `issuer` must equal the configured one exactly (§4.3), or its
+ * keys are never used.
  */
 import type { JWTVerifyGetKey } from 'jose';
+import { readBoundedText } from '@frontdesk/kit/bounded-read';
 import { createRemoteKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from '@frontdesk/kit/key-set';
 
+/** Largest discovery document, in bytes (64 KiB); counted while it streams, the transfer cut past it. */
 const MAX_METADATA_BYTES = 65_536;
 
 export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, options: RemoteKeySetOptions): KeySet {
@@ -20,9 +23,15 @@ export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, opt
     pending ??= (async () => {
       try {
         const response = await fetch(discoveryUrl, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-        if (response.status !== 200) throw new Error(`discovery answered HTTP ${response.status}`);
-        const text = await response.text();
-        if (text.length > MAX_METADATA_BYTES) throw new Error('discovery document too large');
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          throw new Error(`discovery answered HTTP ${response.status}`);
+        }
+        const text = await readBoundedText(response.body, {
+          maxBytes: MAX_METADATA_BYTES,
+          declaredLength: response.headers.get('content-length'),
+          what: 'discovery document',
+        });
         const metadata = JSON.parse(text) as { issuer?: unknown; jwks_uri?: unknown };
         if (metadata.issuer !== issuer) throw new Error(`discovery document names issuer ${JSON.stringify(metadata.issuer)}, expected ${issuer}`);
         if (typeof metadata.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');

@@ -84,7 +84,7 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       if (exp * 1000 - issuedAt > config.maxLifetimeMs) {
         throw AuthError.invalidToken(`token lifetime ${Math.round((exp * 1000 - issuedAt) / 1000)}s exceeds maxLifetime`);
       }
-      return { principal: principalFromClaims(payload as Record<string, unknown>, config.issuer, config.claims), expiresAtMs: exp * 1000 };
+      return { principal: principalFromClaims(payload as Record<string, unknown>, config), expiresAtMs: exp * 1000 };
     },
   };
 }

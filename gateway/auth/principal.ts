@@ -1,52 +1,38 @@
 /**
  * The Principal: who a request is made for, built once per request from a verified credential (public API).
  */
-import type { AuthMethod } from '@frontdesk/kit/contract';
-import type { ClaimMapping } from '../config/types.ts';
+import { ANONYMOUS_FIELDS, CLAIM_LIMITS, principalId, UNSAFE_IN_ITEM, type PrincipalFields } from '@frontdesk/kit/contract';
+import type { JwtIssuerConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 
-export interface Principal {
-  /** Undefined only for anonymous callers. */
-  readonly subject: string | undefined;
-  /** The identity provider that vouched for the caller. */
-  readonly issuer: string | undefined;
-  readonly method: AuthMethod;
-  readonly scopes: readonly string[];
-  readonly roles: readonly string[];
-  readonly tenant: string | undefined;
-  readonly clientId: string | undefined;
-  /** When the credential expires (its `exp`, strictly: clock tolerance covers nbf and iat only); identity tokens never outlive it. */
+/**
+ * Who a request is made for: the fields every identity token carries (subgraphs/kit/contract/claims.ts),
+ * and how long the credential holds. Policies compare `id`, unique across issuers and methods.
+ */
+export interface Principal extends PrincipalFields {
+  /** When the credential expires (its exp; the gateway applies no clock tolerance to it); identity tokens never outlive it. */
   readonly expiresAt: Date | undefined;
 }
 
-export const ANONYMOUS: Principal = Object.freeze({
-  subject: undefined,
-  issuer: undefined,
-  method: 'anonymous',
-  scopes: Object.freeze([]) as readonly string[],
-  roles: Object.freeze([]) as readonly string[],
-  tenant: undefined,
-  clientId: undefined,
-  expiresAt: undefined,
-});
+export const ANONYMOUS: Principal = Object.freeze({ ...ANONYMOUS_FIELDS, expiresAt: undefined });
 
 /** The gateway itself, when it calls a subgraph on its own behalf (health checks, schema loading). */
 export function servicePrincipal(gatewayIssuer: string): Principal {
-  return Object.freeze({ ...ANONYMOUS, subject: gatewayIssuer, method: 'service' });
+  return Object.freeze({ ...ANONYMOUS, id: principalId('service', gatewayIssuer, gatewayIssuer), subject: gatewayIssuer, method: 'service' });
 }
 
-const MAX_SUBJECT = 255;
-const MAX_ITEMS = 256;
-const MAX_ITEM = 256;
-
-/** Builds a Principal from a verified JWT payload and the issuer's claim mapping; refuses ill-typed claims. */
-export function principalFromClaims(payload: Readonly<Record<string, unknown>>, issuer: string, mapping: ClaimMapping): Principal {
+/** Builds a Principal from a verified JWT payload and its issuer's config; refuses ill-typed claims. */
+export function principalFromClaims(
+  payload: Readonly<Record<string, unknown>>,
+  { issuer, principalNamespace, claims: mapping }: Pick<JwtIssuerConfig, 'issuer' | 'principalNamespace' | 'claims'>,
+): Principal {
   const subject = readClaim(payload, mapping.subject);
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT) {
-    throw AuthError.invalidToken(`claim ${mapping.subject} is not a string of 1-${MAX_SUBJECT} characters`);
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > CLAIM_LIMITS.subject) {
+    throw AuthError.invalidToken(`claim ${mapping.subject} is not a string of 1-${CLAIM_LIMITS.subject} characters`);
   }
   const exp = payload.exp as number; // jose checked it is a number
   return Object.freeze({
+    id: principalId('jwt', principalNamespace, subject),
     subject,
     issuer,
     method: 'jwt' as const,
@@ -73,7 +59,11 @@ export function readClaim(payload: Readonly<Record<string, unknown>>, name: stri
   return current;
 }
 
-/** Union of the listed claims, each a space-separated string (RFC 8693 scope) or an array of strings. */
+/**
+ * Union of the listed claims, each a space-separated string (RFC 8693 §4.2 scope, split on single spaces)
+ * or an array of strings. An item holding whitespace or a control character is refused, not split: it
+ * would be one scope here and could become several wherever a string form is split again (issue 11, hole 2).
+ */
 function readList(payload: Readonly<Record<string, unknown>>, names: readonly string[]): string[] {
   const out = new Set<string>();
   for (const name of names) {
@@ -84,7 +74,8 @@ function readList(payload: Readonly<Record<string, unknown>>, names: readonly st
     for (const item of items) {
       if (typeof item !== 'string') throw AuthError.invalidToken(`claim ${name} has a non-string item`);
       if (item.length === 0) continue;
-      if (item.length > MAX_ITEM || out.size >= MAX_ITEMS) throw AuthError.invalidToken(`claim ${name} is too large`);
+      if (UNSAFE_IN_ITEM.test(item)) throw AuthError.invalidToken(`claim ${name} has an item with whitespace or a control character`);
+      if (item.length > CLAIM_LIMITS.item || out.size >= CLAIM_LIMITS.items) throw AuthError.invalidToken(`claim ${name} is too large`);
       out.add(item);
     }
   }
@@ -94,8 +85,8 @@ function readList(payload: Readonly<Record<string, unknown>>, names: readonly st
 function readOptionalString(payload: Readonly<Record<string, unknown>>, name: string): string | undefined {
   const value = readClaim(payload, name);
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ITEM) {
-    throw AuthError.invalidToken(`claim ${name} is not a string of 1-${MAX_ITEM} characters`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > CLAIM_LIMITS.item) {
+    throw AuthError.invalidToken(`claim ${name} is not a string of 1-${CLAIM_LIMITS.item} characters`);
   }
   return value;
 }

@@ -5,12 +5,9 @@
  * `@authz__authenticated`) is read, never silently ignored. `@policy` is not read: policies need the data,
  * and only the subgraphs have it.
  */
+import { readAuthzLinks } from '@frontdesk/kit/authz-link';
 import { Kind, parse, type ConstDirectiveNode, type ConstValueNode, type DefinitionNode, type DocumentNode } from 'graphql';
 
-/** The spec's identity (its URL without the version) and the versions this gateway understands. */
-export const AUTHZ_SPEC_IDENTITY = 'https://specs.frontdesk.dev/authz';
-export const AUTHZ_SPEC_VERSIONS = ['v0.1'] as const;
-const LINK_SPEC_IDENTITY = 'https://specs.apollo.dev/link';
 
 /** What one field or type demands: every entry of `scopes` must hold (AND); each is an OR of AND-sets. */
 export interface AccessRule {
@@ -88,54 +85,22 @@ function hasTypeName(definition: DefinitionNode): definition is NamedTypeNode {
 }
 
 /**
- * The names under which the supergraph uses the spec's directives. Per the link spec
- * (https://specs.apollo.dev/link/v1.0): an imported directive goes by its import name (or its `as`), and
- * every directive of the spec is also reachable as `@<namespace>__<name>`, the namespace being the link's
- * `as` or the spec's name (`authz`).
+ * The names under which the supergraph uses the spec's directives, read from its `@link`s the way the kit
+ * reads a subgraph's (`@frontdesk/kit/authz-link`): imports by their name or `as`, and
+ * `@<namespace>__<name>` for every directive of the spec.
  */
 export function directiveNames(document: DocumentNode): { authenticated: string[]; requiresScopes: string[] } {
   const schemaDirectives = document.definitions.flatMap((definition) =>
     definition.kind === Kind.SCHEMA_DEFINITION || definition.kind === Kind.SCHEMA_EXTENSION ? (definition.directives ?? []) : [],
   );
-  // The link spec bootstraps itself: the directive whose url is the link spec's is the one to read.
-  const linkName = schemaDirectives.find((d) => stringArgument(d, 'url')?.startsWith(`${LINK_SPEC_IDENTITY}/`))?.name.value ?? 'link';
+  const { names, problems } = readAuthzLinks(schemaDirectives);
+  if (problems.length > 0) throw new AuthorizationRulesError(`the supergraph's authorization directives cannot be read: ${problems.join('; ')} — upgrade the gateway or import a version it knows`);
   const out = { authenticated: [] as string[], requiresScopes: [] as string[] };
-  for (const link of schemaDirectives) {
-    if (link.name.value !== linkName) continue;
-    const url = stringArgument(link, 'url');
-    if (url === undefined || !url.startsWith(`${AUTHZ_SPEC_IDENTITY}/`)) continue;
-    const version = url.slice(AUTHZ_SPEC_IDENTITY.length + 1);
-    if (!(AUTHZ_SPEC_VERSIONS as readonly string[]).includes(version)) {
-      throw new AuthorizationRulesError(`the supergraph links ${url}; this gateway understands ${AUTHZ_SPEC_VERSIONS.map((v) => `${AUTHZ_SPEC_IDENTITY}/${v}`).join(', ')} — upgrade the gateway or import a version it knows`);
-    }
-    const namespace = stringArgument(link, 'as') ?? 'authz';
-    out.authenticated.push(`${namespace}__authenticated`);
-    out.requiresScopes.push(`${namespace}__requiresScopes`);
-    const imports = link.arguments?.find((a) => a.name.value === 'import')?.value;
-    for (const item of imports?.kind === Kind.LIST ? imports.values : imports ? [imports] : []) {
-      let name: string | undefined;
-      let alias: string | undefined;
-      if (item.kind === Kind.STRING) name = item.value;
-      else if (item.kind === Kind.OBJECT) {
-        const field = (key: string) => {
-          const value = item.fields.find((f) => f.name.value === key)?.value;
-          return value?.kind === Kind.STRING ? value.value : undefined;
-        };
-        name = field('name');
-        alias = field('as');
-      }
-      if (name === undefined) throw new AuthorizationRulesError(`@${linkName}(url: "${url}") has an import that is neither a string nor {name, as}`);
-      const local = (alias ?? name).replace(/^@/, '');
-      if (name === '@authenticated') out.authenticated.push(local);
-      else if (name === '@requiresScopes') out.requiresScopes.push(local);
-    }
+  for (const [local, directive] of names) {
+    if (directive === 'authenticated') out.authenticated.push(local);
+    else if (directive === 'requiresScopes') out.requiresScopes.push(local);
   }
   return out;
-}
-
-function stringArgument(directive: ConstDirectiveNode, name: string): string | undefined {
-  const value = directive.arguments?.find((a) => a.name.value === name)?.value;
-  return value?.kind === Kind.STRING ? value.value : undefined;
 }
 
 function listOfLists(directive: ConstDirectiveNode, argument: string): string[][] {

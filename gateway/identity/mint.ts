@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CompactSign } from 'jose';
-import { IDENTITY_TOKEN_TYPE, requestBinding, type BoundRequest, type IdentityClaims } from '@frontdesk/kit/contract';
+import { IDENTITY_TOKEN_TYPE, principalClaims, requestBinding, type BoundRequest } from '@frontdesk/kit/contract';
 import type { Principal } from '../auth/principal.ts';
 import type { SigningKey } from './keys.ts';
 
@@ -27,20 +27,12 @@ export function createIdentityMinter(options: IdentityMinterOptions): IdentityMi
   const issuer = JSON.stringify(options.issuer);
   // The principal's claims are the same in every token of a request (three fetches, three tokens):
   // serialised once per Principal object, not once per fetch.
-  const principalClaims = new WeakMap<Principal, string>();
+  const serialised = new WeakMap<Principal, string>();
   const claimsOf = (principal: Principal): string => {
-    let json = principalClaims.get(principal);
+    let json = serialised.get(principal);
     if (json === undefined) {
-      const claims: Partial<IdentityClaims> = {};
-      if (principal.subject !== undefined) claims.sub = principal.subject;
-      claims.scope = principal.scopes.join(' ');
-      claims.roles = [...principal.roles];
-      claims.amr = principal.method;
-      if (principal.tenant !== undefined) claims.tenant = principal.tenant;
-      if (principal.clientId !== undefined) claims.client_id = principal.clientId;
-      if (principal.issuer !== undefined) claims.orig_iss = principal.issuer;
-      json = JSON.stringify(claims).slice(1, -1);
-      principalClaims.set(principal, json);
+      json = JSON.stringify(principalClaims(principal)).slice(1, -1);
+      serialised.set(principal, json);
     }
     return json;
   };

@@ -168,16 +168,14 @@ const hashes = new WeakMap<Principal, string>();
 
 /**
  * A pseudonymous, stable identifier of the caller for logs: who made these requests can be followed
- * without the subject appearing. Uses the principal's collision-free `id` when it has one, else
- * SHA-256 over issuer and subject. Cached per Principal object (the verified-token cache reuses them).
+ * without the subject appearing. SHA-256 of the principal's `id` (unique across issuers and methods),
+ * 128 bits of it. Cached per Principal object (the verified-token cache reuses them).
  */
 export function principalHash(principal: Principal): string | undefined {
-  if (principal.subject === undefined) return undefined;
+  if (principal.id === undefined) return undefined;
   let hash = hashes.get(principal);
   if (hash === undefined) {
-    const id = (principal as { id?: unknown }).id;
-    const source = typeof id === 'string' ? id : `${principal.issuer ?? ''}\u0000${principal.subject}`;
-    hash = createHash('sha256').update(source).digest('base64url').slice(0, 22);
+    hash = createHash('sha256').update(principal.id).digest('base64url').slice(0, 22);
     hashes.set(principal, hash);
   }
   return hash;

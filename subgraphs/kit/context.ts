@@ -3,7 +3,7 @@
  * resolvers get a typed `identity` and fresh per-request loaders.
  */
 import { GraphQLError, Kind, parse, type OperationDefinitionNode, type SelectionNode } from 'graphql';
-import type { BoundRequest } from './contract.ts';
+import { ANONYMOUS_FIELDS, type BoundRequest } from './contract.ts';
 import { IdentityError, identityErrorToGraphQL } from './errors.ts';
 import { readHeader, type HeaderSource, type Identity, type IdentityVerifier } from './identity.ts';
 import { spanEvent } from './telemetry.ts';
@@ -36,13 +36,7 @@ export interface ContextRequest {
 
 /** An identity for the development SDL exception; it authorizes nothing. */
 const SDL_ONLY_IDENTITY: Identity = Object.freeze({
-  subject: undefined,
-  issuer: undefined,
-  method: 'anonymous',
-  scopes: Object.freeze([]),
-  roles: Object.freeze([]),
-  tenant: undefined,
-  clientId: undefined,
+  ...ANONYMOUS_FIELDS,
   expiresAt: new Date(0),
   tokenId: '',
   authenticated: false,

@@ -1,108 +1,34 @@
 /**
- * The identity token contract between the gateway and every subgraph: defined once here, imported by
- * the gateway's minter (gateway/identity) and the kit's verifier, documented in docs/identity-token.md.
- * Nothing in this file may depend on either side.
+ * The contract between the gateway and every subgraph, defined once and imported by both ends: the
+ * identity token (contract/token.ts, contract/claims.ts), its request binding (contract/binding.ts) and
+ * the answers and log levels both give (contract/operational.ts). Specified in docs/identity-token.md;
+ * nothing under contract/ depends on the gateway or on the rest of the kit.
  */
-import { createHash } from 'node:crypto';
-
-/** The HTTP header that carries the identity token on every gateway → subgraph request. */
-export const IDENTITY_HEADER = 'frontdesk-identity';
-
-/**
- * JOSE `typ` of identity tokens (RFC 8725 §3.11 explicit typing): no access token, ID token or other JWT
- * can be replayed as an identity token, and an identity token is useless as an access token elsewhere.
- */
-export const IDENTITY_TOKEN_TYPE = 'frontdesk-identity+jwt';
-
-/** The only algorithms the gateway signs with and the kit accepts. */
-export const IDENTITY_ALGORITHMS = ['EdDSA', 'ES256'] as const;
-export type IdentityAlgorithm = (typeof IDENTITY_ALGORITHMS)[number];
-
-/** How the caller proved who they are at the gateway. `service` is the gateway itself (health checks). */
-export type AuthMethod = 'jwt' | 'introspection' | 'api_key' | 'anonymous' | 'service';
-export const AUTH_METHODS: readonly AuthMethod[] = ['jwt', 'introspection', 'api_key', 'anonymous', 'service'];
-
-/** The payload of an identity token. Registered claims per RFC 7519; the rest are frontdesk's. */
-export interface IdentityClaims {
-  iss: string;
-  /** The subgraph's name in the supergraph. */
-  aud: string;
-  /** Absent for anonymous callers. */
-  sub?: string;
-  iat: number;
-  exp: number;
-  jti: string;
-  /** Space-separated, as in RFC 8693 §4.2; empty string when none. */
-  scope: string;
-  roles: string[];
-  tenant?: string;
-  client_id?: string;
-  /** Authentication method at the gateway. */
-  amr: AuthMethod;
-  /** The issuer that vouched for the caller (the IdP), absent for anonymous and service callers. */
-  orig_iss?: string;
-  /** Request binding: see {@link requestBinding}. */
-  rbh: string;
-}
-
-/** The part of a subgraph request that an identity token is bound to. */
-export interface BoundRequest {
-  query: string;
-  operationName?: string | null | undefined;
-  variables?: Record<string, unknown> | null | undefined;
-}
-
-/**
- * The request binding hash: base64url(SHA-256(JCS([query, operationName ?? null, variables ?? {}]))),
- * where JCS is the JSON Canonicalization Scheme of RFC 8785 (sorted keys, no whitespace, ECMAScript
- * number formatting). Both ends compute it from the parsed request, so it survives re-serialisation, and
- * any JCS library in another language computes the same value.
- */
-export function requestBinding(request: BoundRequest): string {
-  return encodeBoundRequest(request).binding;
-}
-
-/**
- * The JSON body of a subgraph request and its binding, from one serialisation of the variables (the
- * gateway's hot path: entity fetches carry hundreds of representations). The body's variables are in
- * canonical form, which is plain JSON, so the subgraph parses exactly what was hashed.
- */
-export function encodeBoundRequest(request: BoundRequest): { body: string; binding: string } {
-  // For a string or null, JSON.stringify is the JCS serialisation.
-  const query = JSON.stringify(request.query);
-  const operationName = JSON.stringify(request.operationName ?? null);
-  const variables = canonicalJson(request.variables ?? {});
-  const binding = createHash('sha256').update(`[${query},${operationName},${variables}]`, 'utf8').digest('base64url');
-  return { body: `{"query":${query},"operationName":${operationName},"variables":${variables}}`, binding };
-}
-
-/** RFC 8785 canonical JSON for values produced by JSON.parse. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    // JSON.stringify implements ECMAScript number and string serialisation, which is what JCS specifies.
-    const encoded = JSON.stringify(value);
-    if (encoded === undefined) throw new TypeError(`value of type ${typeof value} has no JSON form`);
-    return encoded;
-  }
-  // String concatenation rather than map/join: this runs on every subgraph fetch of the gateway.
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      // Like JSON.stringify, an array slot holding undefined serialises as null.
-      out += (i === 0 ? '' : ',') + (item === undefined ? 'null' : canonicalJson(item));
-    }
-    return `${out}]`;
-  }
-  // JCS sorts by UTF-16 code units, which is what the default sort does.
-  const keys = Object.keys(value).sort();
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
-    const member = (value as Record<string, unknown>)[key];
-    if (member === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
-    first = false;
-  }
-  return `${out}}`;
-}
+export {
+  IDENTITY_TOKEN_VERSION,
+  IDENTITY_HEADER,
+  IDENTITY_TOKEN_TYPE,
+  IDENTITY_ALGORITHMS,
+  MAX_IDENTITY_TTL_SECONDS,
+  MAX_IDENTITY_TOKEN_BYTES,
+  AUTH_METHODS,
+  CLAIM_LIMITS,
+  REFUSAL_REASONS,
+  type IdentityAlgorithm,
+  type AuthMethod,
+  type IdentityClaims,
+  type RefusalReason,
+} from './contract/token.ts';
+export {
+  ANONYMOUS_FIELDS,
+  ClaimError,
+  isClaimItem,
+  parsePrincipalId,
+  principalClaims,
+  principalId,
+  readPrincipalClaims,
+  UNSAFE_IN_ITEM,
+  type PrincipalFields,
+} from './contract/claims.ts';
+export { canonicalJson, encodeBoundRequest, requestBinding, type BoundRequest } from './contract/binding.ts';
+export { AUTH_RETRY_AFTER_SECONDS, LOG_LEVELS, type LogLevel } from './contract/operational.ts';

@@ -4,6 +4,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { ERROR_CATALOGUE } from './catalogue.ts';
+import { AUTH_RETRY_AFTER_SECONDS, type RefusalReason } from './contract.ts';
 
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -19,11 +20,17 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class IdentityError extends Error {
   readonly code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE';
   readonly reason: string;
-  constructor(code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE', reason: string, options?: { cause?: unknown }) {
-    super(reason, options);
+  /** AUTH_UNAVAILABLE only: the Retry-After the client gets, in seconds. Default is AUTH_RETRY_AFTER_SECONDS. */
+  readonly retryAfterSeconds: number | undefined;
+  /** The rule of docs/identity-token.md that refused the token, when one did (the conformance vectors' reason). */
+  readonly rule: RefusalReason | undefined;
+  constructor(code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE', reason: string, options?: { cause?: unknown; retryAfterSeconds?: number; rule?: RefusalReason }) {
+    super(reason, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'IdentityError';
     this.code = code;
     this.reason = reason;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.rule = options?.rule;
   }
 }
 
@@ -31,7 +38,7 @@ export class IdentityError extends Error {
 export function identityErrorToGraphQL(error: IdentityError): GraphQLError {
   if (error.code === 'AUTH_UNAVAILABLE') {
     return new GraphQLError('Identity verification is temporarily unavailable', {
-      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: ERROR_CATALOGUE.AUTH_UNAVAILABLE.status, headers: new Map([['retry-after', '5']]) } },
+      extensions: { code: ErrorCode.AUTH_UNAVAILABLE, http: { status: ERROR_CATALOGUE.AUTH_UNAVAILABLE.status, headers: new Map([['retry-after', String(error.retryAfterSeconds ?? AUTH_RETRY_AFTER_SECONDS)]]) } },
     });
   }
   return new GraphQLError('Request did not come through the gateway', {

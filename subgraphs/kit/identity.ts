@@ -5,40 +5,34 @@
 import { readFileSync } from 'node:fs';
 import { errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import {
-  AUTH_METHODS,
+  ClaimError,
+  CLAIM_LIMITS,
   IDENTITY_ALGORITHMS,
   IDENTITY_HEADER,
   IDENTITY_TOKEN_TYPE,
+  MAX_IDENTITY_TOKEN_BYTES,
+  MAX_IDENTITY_TTL_SECONDS,
+  readPrincipalClaims,
   requestBinding,
-  type AuthMethod,
   type BoundRequest,
+  type PrincipalFields,
+  type RefusalReason,
 } from './contract.ts';
 import { IdentityError } from './errors.ts';
 import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet } from './key-set.ts';
+import { createMemoryReplayStore, rememberTokenId, type ReplayStore } from './replay.ts';
 
-/** Who a request is made for, as the gateway vouched for it. */
-export interface Identity {
-  /** Undefined for anonymous callers. */
-  readonly subject: string | undefined;
-  /** The identity provider that authenticated the caller; undefined for anonymous and service callers. */
-  readonly issuer: string | undefined;
-  readonly method: AuthMethod;
-  readonly scopes: readonly string[];
-  readonly roles: readonly string[];
-  readonly tenant: string | undefined;
-  readonly clientId: string | undefined;
+/**
+ * Who a request is made for, as the gateway vouched for it. Policies compare `id`, never `subject`: a
+ * subject is unique only within its issuer (docs/identity-token.md "The principal id").
+ */
+export interface Identity extends PrincipalFields {
   /** When the identity token expires. */
   readonly expiresAt: Date;
   /** The identity token's `jti`. */
   readonly tokenId: string;
   /** True when the caller is a real principal (not anonymous). */
   readonly authenticated: boolean;
-}
-
-/** Remembers seen `jti`s until they expire, to refuse replays. Implement it on Redis for several replicas. */
-export interface ReplayStore {
-  /** Records `jti` until `expiresAt`; resolves false when it was already recorded. */
-  remember(jti: string, expiresAt: Date): Promise<boolean> | boolean;
 }
 
 export interface IdentityVerifierOptions {
@@ -73,14 +67,6 @@ export type HeaderSource =
   | { get(name: string): string | null | undefined }
   | Record<string, string | string[] | undefined>;
 
-const MAX_TOKEN_BYTES = 8_192;
-/**
- * The longest an identity token can live: the gateway's `identity.ttl` is at most 10 minutes. Through
- * jose's `maxTokenAge` this also refuses an `iat` in the future (beyond the clock tolerance), which jose
- * otherwise does not check.
- */
-const MAX_TOKEN_AGE_SECONDS = 600;
-
 export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
   if (!options.subgraph) throw new TypeError('"subgraph" is required: the name this subgraph has in the supergraph');
   if (!options.issuer) throw new TypeError('"issuer" is required: the gateway\'s issuer identifier');
@@ -92,38 +78,34 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   return {
     async verify(headers, request) {
       const token = readHeader(headers, header);
-      if (token === undefined) throw new IdentityError('UNAUTHENTICATED', `no ${header} header`);
-      if (token.length > MAX_TOKEN_BYTES) throw new IdentityError('UNAUTHENTICATED', 'identity token too large');
+      if (token === undefined) throw refuse('absent', `no ${header} header`);
+      if (token.length > MAX_IDENTITY_TOKEN_BYTES) throw refuse('oversized', 'identity token too large');
+      checkProtectedHeader(token);
+      const now = options.currentDate?.() ?? new Date();
       let payload;
       try {
         ({ payload } = await jwtVerify(token, keySet.getKey, {
           issuer: options.issuer,
           audience: options.subgraph,
-          typ: IDENTITY_TOKEN_TYPE,
           algorithms: [...IDENTITY_ALGORITHMS],
-          requiredClaims: ['exp', 'iat', 'jti', 'rbh', 'amr'],
+          requiredClaims: ['exp', 'iat'],
           clockTolerance,
-          maxTokenAge: MAX_TOKEN_AGE_SECONDS,
-          ...(options.currentDate ? { currentDate: options.currentDate() } : {}),
+          currentDate: now,
         }));
       } catch (error) {
         if (error instanceof KeySetUnavailableError) {
           throw new IdentityError('AUTH_UNAVAILABLE', 'gateway key set unavailable', { cause: error });
         }
         const code = error instanceof joseErrors.JOSEError ? error.code : 'ERR_MALFORMED';
-        throw new IdentityError('UNAUTHENTICATED', `identity token rejected: ${code}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw refuse(ruleOf(error), `identity token rejected: ${code}: ${(error as Error).message}`, error);
       }
+      const identity = toIdentity(payload, Math.floor(now.getTime() / 1000), clockTolerance);
       if (payload.rbh !== requestBinding(request)) {
-        throw new IdentityError('UNAUTHENTICATED', 'identity token is bound to another request (rbh mismatch)');
+        throw refuse('binding', 'identity token is bound to another request (rbh mismatch)');
       }
-      const identity = toIdentity(payload);
       // Remember the jti for as long as jwtVerify would still accept the token: expiry plus clock tolerance.
       const acceptedUntil = new Date(identity.expiresAt.getTime() + clockTolerance * 1000);
-      if (replay && !(await replay.remember(identity.tokenId, acceptedUntil))) {
-        throw new IdentityError('UNAUTHENTICATED', `identity token replayed (jti ${identity.tokenId})`);
-      }
+      if (replay) await rememberTokenId(replay, identity.tokenId, acceptedUntil);
       return identity;
     },
   };
@@ -144,64 +126,75 @@ export function readHeader(headers: HeaderSource, name: string): string | undefi
   return undefined;
 }
 
-function toIdentity(payload: Record<string, unknown>): Identity {
-  const method = payload.amr;
-  if (typeof method !== 'string' || !(AUTH_METHODS as readonly string[]).includes(method)) {
-    throw new IdentityError('UNAUTHENTICATED', 'identity token has an unknown amr');
+const refuse = (rule: RefusalReason, reason: string, cause?: unknown) =>
+  new IdentityError('UNAUTHENTICATED', `${reason} [${rule}]`, { rule, ...(cause === undefined ? {} : { cause }) });
+
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Any version of the identity token's typ, after RFC 7515 §4.1.9 normalisation; v0 had no version. */
+const IDENTITY_TYPE_FAMILY = /^frontdesk-identity(?:\.v\d+)?\+jwt$/;
+
+/**
+ * The header rules, before any key is looked up (docs/identity-token.md "Verifying — the rules" 2-6): a
+ * JWS compact serialisation, an allowed alg, this version's typ, no crit, a kid.
+ */
+function checkProtectedHeader(token: string): void {
+  if (!JWS_COMPACT.test(token)) throw refuse('malformed', 'identity token is not a JWS compact serialisation');
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
+  } catch {
+    throw refuse('malformed', 'identity token header is not JSON');
   }
-  const subject = optionalString(payload.sub, 'sub');
-  if (method !== 'anonymous' && subject === undefined) {
-    throw new IdentityError('UNAUTHENTICATED', `identity token for method ${method} has no sub`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw refuse('malformed', 'identity token header is not a JSON object');
+  const { alg, typ, crit, kid } = header as Record<string, unknown>;
+  if (!(IDENTITY_ALGORITHMS as readonly unknown[]).includes(alg)) throw refuse('alg', `identity token alg ${JSON.stringify(alg)} is not allowed`);
+  const type = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined;
+  if (type !== IDENTITY_TOKEN_TYPE) {
+    if (type !== undefined && IDENTITY_TYPE_FAMILY.test(type)) throw refuse('version', `identity token typ ${typ} is another contract version than ${IDENTITY_TOKEN_TYPE}`);
+    throw refuse('typ', `identity token typ ${JSON.stringify(typ)} is not ${IDENTITY_TOKEN_TYPE}`);
   }
-  if (method === 'anonymous' && subject !== undefined) {
-    throw new IdentityError('UNAUTHENTICATED', 'anonymous identity token has a sub');
-  }
-  const scope = payload.scope ?? '';
-  if (typeof scope !== 'string') throw new IdentityError('UNAUTHENTICATED', 'identity token scope is not a string');
-  const roles = payload.roles ?? [];
-  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
-    throw new IdentityError('UNAUTHENTICATED', 'identity token roles is not an array of strings');
-  }
-  return Object.freeze({
-    subject,
-    issuer: optionalString(payload.orig_iss, 'orig_iss'),
-    method: method as AuthMethod,
-    scopes: Object.freeze(scope.split(' ').filter(Boolean)),
-    roles: Object.freeze([...(roles as string[])]),
-    tenant: optionalString(payload.tenant, 'tenant'),
-    clientId: optionalString(payload.client_id, 'client_id'),
-    expiresAt: new Date((payload.exp as number) * 1000),
-    tokenId: String(payload.jti),
-    authenticated: method !== 'anonymous',
-  });
+  if (crit !== undefined) throw refuse('crit', 'identity token has a crit header member');
+  if (typeof kid !== 'string' || kid.length === 0) throw refuse('kid', 'identity token has no kid');
 }
 
-function optionalString(value: unknown, claim: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
-    throw new IdentityError('UNAUTHENTICATED', `identity token claim ${claim} is not a non-empty string`);
+/** The rule a jose verification error broke. */
+function ruleOf(error: unknown): RefusalReason {
+  if (!(error instanceof joseErrors.JOSEError)) return 'malformed';
+  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return 'kid';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'alg';
+  if (error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired) {
+    const claim = error.claim as RefusalReason;
+    return (['iss', 'aud', 'exp', 'nbf', 'iat'] as const).includes(claim as 'iss') ? claim : 'claims';
   }
-  return value;
+  return 'malformed';
 }
 
 /**
- * A bounded in-memory replay store: remembers each `jti` until its token expires. When full, the entry
- * expiring first is dropped — a token that old is about to be refused for expiry anyway.
+ * The rules on claims jose does not check (docs/identity-token.md "Verifying — the rules" 9-12): `aud` a
+ * single string, `iat` not in the future, the lifetime cap, `jti` and `rbh` strings, and the principal's
+ * claims, typed and bounded.
  */
-export function createMemoryReplayStore(options: { maxEntries?: number; now?: () => number } = {}): ReplayStore {
-  const maxEntries = options.maxEntries ?? 100_000;
-  const now = options.now ?? Date.now;
-  const seen = new Map<string, number>(); // insertion order ≈ expiry order: tokens have one lifetime
-  return {
-    remember(jti, expiresAt) {
-      const time = now();
-      for (const [key, expiry] of seen) {
-        if (expiry > time && seen.size < maxEntries) break;
-        seen.delete(key);
-      }
-      if (seen.has(jti)) return false;
-      seen.set(jti, expiresAt.getTime());
-      return true;
-    },
-  };
+function toIdentity(payload: Record<string, unknown>, now: number, clockTolerance: number): Identity {
+  if (typeof payload.aud !== 'string') throw refuse('aud', 'identity token aud is not a single string');
+  const iat = payload.iat as number; // jose checked it is a number
+  const exp = payload.exp as number;
+  if (iat > now + clockTolerance) throw refuse('iat', 'identity token iat is in the future');
+  if (exp < iat || exp - iat > MAX_IDENTITY_TTL_SECONDS) throw refuse('lifetime', `identity token lifetime ${exp - iat}s is outside 0-${MAX_IDENTITY_TTL_SECONDS}s`);
+  const { jti, rbh } = payload;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > CLAIM_LIMITS.tokenId) throw refuse('claims', 'identity token jti is not a string of 1-255 characters');
+  if (typeof rbh !== 'string') throw refuse('claims', 'identity token rbh is not a string');
+  let principal: PrincipalFields;
+  try {
+    principal = readPrincipalClaims(payload);
+  } catch (error) {
+    if (error instanceof ClaimError) throw refuse(error.rule, `identity token claims: ${error.message}`);
+    throw error;
+  }
+  return Object.freeze({
+    ...principal,
+    expiresAt: new Date(exp * 1000),
+    tokenId: jti,
+    authenticated: principal.method !== 'anonymous',
+  });
 }

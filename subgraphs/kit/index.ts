@@ -2,25 +2,30 @@
  * frontdesk subgraph kit — public API. The only module subgraph teams import.
  */
 export {
+  ANONYMOUS_FIELDS,
   IDENTITY_HEADER,
   IDENTITY_TOKEN_TYPE,
+  IDENTITY_TOKEN_VERSION,
   IDENTITY_ALGORITHMS,
+  parsePrincipalId,
+  principalId,
   requestBinding,
   canonicalJson,
   type AuthMethod,
   type BoundRequest,
   type IdentityClaims,
+  type PrincipalFields,
+  type RefusalReason,
 } from './contract.ts';
 export {
   createIdentityVerifier,
-  createMemoryReplayStore,
   type Identity,
   type IdentityVerifier,
   type IdentityVerifierOptions,
-  type ReplayStore,
   type HeaderSource,
   readHeader,
 } from './identity.ts';
+export { createMemoryReplayStore, type MemoryReplayStoreOptions, type ReplayStore, type ReplayStoreFull, type ReplayVerdict } from './replay.ts';
 export { createContextFactory, isSdlOnlyQuery, type SubgraphContext, type SubgraphContextOptions, type ContextRequest } from './context.ts';
 export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
 export { answerClientError } from './node-http.ts';
@@ -36,9 +41,10 @@ export {
   AUTHZ_LINK_SDL,
   type AuthorizationOptions,
   type Policy,
-  // What the directives require of each field and type: for reports such as `npm run authz`.
-  fieldRequirements,
-  typeRequirements,
-  returnTypeRequirements,
+  // What the directives require of each field and type (names resolved through the schema's @link): for
+  // reports such as `npm run authz`.
+  createRequirementsReader,
+  resolveAuthzDirectives,
   type Requirements,
+  type RequirementsReader,
 } from './authz/index.ts';

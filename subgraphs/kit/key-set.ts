@@ -10,17 +10,22 @@
  *   or failure, so a flood of random `kid`s cannot make us hammer the provider;
  * - a request with an unknown `kid` that arrives while a fetch is in flight waits for that fetch
  *   (unless the provider's last answer was a failure: then it fails fast);
- * - stale keys keep verifying while a background refresh runs, and while the provider is down;
- * - responses are bounded (`maxBytes`) and time-limited (`timeoutMs`).
+ * - keys older than `maxAgeMs` are refreshed before use, so a key the provider removed stops verifying
+ *   within `maxAgeMs`; while the provider is down, the stale keys keep verifying (stale-while-error);
+ * - responses are bounded while they stream (`maxBytes`, bounded-read.ts) and time-limited (`timeoutMs`).
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { readBoundedText } from './bounded-read.ts';
 
 export interface RemoteKeySetOptions {
   /** Fetch timeout in milliseconds. Default is 5000 (5 seconds). */
   timeoutMs?: number;
   /** Minimum time between two fetches caused by an unknown `kid`, in milliseconds. Default is 30000. */
   cooldownMs?: number;
-  /** Age after which keys are refreshed in the background, in milliseconds. Default is 600000 (10 min). */
+  /**
+   * Age after which keys are fetched again before use, in milliseconds: a removed key stops verifying
+   * within it. Default is 300000 (5 minutes).
+   */
   maxAgeMs?: number;
   /** Largest accepted key set response, in bytes. Default is 262144 (256 KiB). */
   maxBytes?: number;
@@ -59,7 +64,7 @@ export function createStaticKeySet(jwks: JSONWebKeySet): KeySet {
 export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}): KeySet {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const cooldownMs = options.cooldownMs ?? 30_000;
-  const maxAgeMs = options.maxAgeMs ?? 600_000;
+  const maxAgeMs = options.maxAgeMs ?? 300_000;
   const maxBytes = options.maxBytes ?? 262_144;
   const now = options.now ?? Date.now;
 
@@ -102,9 +107,16 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
       } catch (cause) {
         throw unavailable(cause);
       }
-    } else if (now() - fetchedAt > maxAgeMs && now() - attemptedAt > Math.min(cooldownMs, maxAgeMs)) {
-      // Stale: keep serving what we have, refresh behind the request.
-      refresh().catch(() => {});
+    } else if (now() - fetchedAt > maxAgeMs) {
+      // Stale. While the provider answers, wait for the (single-flight) refresh, so a key it removed stops
+      // verifying within maxAgeMs. While it is failing, serve the keys we have and refresh behind the
+      // request (stale-while-error): an outage of the provider is not an outage of the gateway.
+      const providerFailing = lastAttemptFailed;
+      const refreshing = pending ?? (now() - attemptedAt > Math.min(cooldownMs, maxAgeMs) ? refresh() : undefined);
+      if (refreshing) {
+        if (providerFailing) refreshing.catch(() => {});
+        else await refreshing.catch(() => {});
+      }
     }
     try {
       return await (local as LocalKeySet)(header, token);
@@ -148,12 +160,7 @@ async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promi
     await response.body?.cancel();
     throw new Error(`key set fetch answered HTTP ${response.status}`);
   }
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new Error(`key set response of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
-  }
-  const text = await readBounded(response, maxBytes);
+  const text = await readBoundedText(response.body, { maxBytes, declaredLength: response.headers.get('content-length'), what: 'key set response' });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -161,27 +168,15 @@ async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promi
     throw new Error('key set response is not JSON');
   }
   if (!isKeySet(json)) throw new Error('key set response has no "keys" array of objects');
-  // An empty set is a broken provider, not a revocation of every key: keep the last good keys.
+  // An empty set is a broken provider, not a revocation of every key: keep the last good keys. So is a set
+  // none of whose members is a public signing key (RFC 7517 §4: `kty`; `use`, when present, is "sig").
   if (json.keys.length === 0) throw new Error('key set response has no keys');
+  if (!json.keys.some(isSigningKey)) throw new Error('key set response has no usable signing key');
   return json;
 }
 
-async function readBounded(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new Error(`key set response exceeds the ${maxBytes}-byte limit`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function isSigningKey(key: JSONWebKeySet['keys'][number]): boolean {
+  return typeof key.kty === 'string' && (key.use === undefined || key.use === 'sig') && !('d' in key);
 }
 
 function isKeySet(value: unknown): value is JSONWebKeySet {

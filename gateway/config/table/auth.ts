@@ -1,6 +1,7 @@
 /** Config table: who may call the gateway, and how their tokens are verified. */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { CLAIM_LIMITS } from '@frontdesk/kit/contract';
 import { isHttpUrl } from '../read.ts';
 import { boolean, duration, integer, list, oneOf, section, string, type FinishContext } from './fields.ts';
 
@@ -38,15 +39,21 @@ const issuer = section(
       tenant: string({ defaultText: 'none', doc: 'claim holding the tenant' }),
       clientId: claimList(['client_id', 'azp'], 'claim(s) holding the OAuth client id'),
     }),
+    principalNamespace: string({
+      defaultText: 'the issuer',
+      pattern: `^[\\s\\S]{1,${CLAIM_LIMITS.issuer}}$`,
+      patternProblem: `must be 1 to ${CLAIM_LIMITS.issuer} characters`,
+      doc: 'namespace of this issuer\'s principal ids (`jwt:<namespace>:<sub>`, docs/identity-token.md); issuers given the same one share an account space',
+    }),
     jwksTimeout: duration({ default: '5s', min: '1ms', max: '1m', doc: 'key set / discovery fetch timeout' }),
     jwksCooldown: duration({ default: '30s', doc: 'least time between two fetches caused by an unknown `kid`' }),
     jwksMaxAge: duration({
       default: '5m',
       max: '24h',
-      doc: 'key set age after which it is fetched again: a key removed by the issuer stops verifying within this time (plus that one fetch)',
+      doc: 'key set age after which it is fetched again before use: a key removed by the issuer stops verifying within this time (while the issuer is down, the stale keys keep verifying)',
     }),
   },
-  ({ jwks, ...read }, context) => ({ ...read, jwks: keySetSource(read.issuer, jwks, context) }),
+  ({ jwks, principalNamespace, ...read }, context) => ({ ...read, principalNamespace: principalNamespace ?? read.issuer, jwks: keySetSource(read.issuer, jwks, context) }),
 );
 
 function keySetSource(issuerUrl: string, jwks: string | undefined, { key, baseDir, problem }: FinishContext): KeySetSource {

@@ -1,16 +1,17 @@
 /** Config table: the identity token the gateway signs for subgraphs (docs/identity-token.md). */
+import { IDENTITY_ALGORITHMS, IDENTITY_HEADER, MAX_IDENTITY_TTL_SECONDS } from '@frontdesk/kit/contract';
 import { boolean, duration, list, oneOf, path, section, string } from './fields.ts';
 
 const signingKey = section('One identity signing key.', {
   file: path({ required: 'the path of a private JWK or PKCS#8 PEM file', doc: 'private JWK or PKCS#8 PEM (EdDSA or ES256); a public JWK is published only' }),
   kid: string({ defaultText: "the JWK's `kid`", doc: 'key id; required for PEM' }),
-  alg: oneOf(['EdDSA', 'ES256'], { defaultText: "the JWK's `alg`", doc: 'signing algorithm; required for PEM' }),
+  alg: oneOf(IDENTITY_ALGORITHMS, { defaultText: "the JWK's `alg`", doc: 'signing algorithm; required for PEM' }),
 });
 
 export const identity = section('The identity token sent to subgraphs.', {
   issuer: string({ required: 'the iss subgraphs expect, e.g. https://gateway.example', doc: '`iss` of identity tokens; subgraphs are configured with it' }),
   header: string({
-    default: 'frontdesk-identity',
+    default: IDENTITY_HEADER,
     lowerCase: true,
     pattern: '^[a-z0-9-]+$',
     patternProblem: 'must be a header name: letters, digits and hyphens',
@@ -19,7 +20,7 @@ export const identity = section('The identity token sent to subgraphs.', {
   ttl: duration({
     default: '60s',
     min: '1s',
-    max: '10m',
+    max: `${MAX_IDENTITY_TTL_SECONDS / 60}m`,
     hint: 'identity tokens are per request and should live seconds',
     doc: "identity token lifetime (never past the credential's expiry)",
   }),

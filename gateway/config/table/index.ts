@@ -10,7 +10,8 @@ import { limits } from './limits.ts';
 import { metrics, tracing } from './observability.ts';
 import { forwardHeaders, listen, server, subgraphDefaults, subgraphs, supergraph } from './network.ts';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+import { LOG_LEVELS } from '@frontdesk/kit/contract';
+export { LOG_LEVELS };
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 
 export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.yaml).', {

@@ -4,12 +4,14 @@
  * code UNAUTHENTICATED (no principal) or FORBIDDEN (principal lacks scopes or a policy), and the rest of
  * the operation runs. Non-null fields bubble as GraphQL specifies.
  *
- * Where a rule applies:
+ * Where a rule applies (docs/authorization.md, "Where each rule applies"):
  * - field rules, and the rules on the same field of the interfaces the type implements;
- * - type rules on an object or interface, on every field of that type (so every path to its data, entity
- *   resolution through `_entities` and abstract types included, is covered), with `parent` the object;
- * - @authenticated and @requiresScopes of a field's return type also on the field that returns it, so a
- *   protected object is nulled as a whole; scalars' and enums' rules, policies included, on the field.
+ * - type rules on an object, and on every interface it implements, on every field of the object (so every
+ *   path to its data, entity resolution through `_entities` and abstract types included, is covered),
+ *   with `parent` the object;
+ * - @authenticated and @requiresScopes of a field's return type, and of that type's interfaces, also on
+ *   the field that returns it, so a protected object is nulled as a whole; scalars' and enums' rules,
+ *   policies included, on the field.
  */
 import {
   defaultFieldResolver,
@@ -24,7 +26,7 @@ import {
 import { ErrorCode } from '../errors.ts';
 import type { Identity } from '../identity.ts';
 import { reportDenial } from '../telemetry.ts';
-import { fieldRequirements, isEmpty, merge, NONE, policyNames, returnTypeRequirements, typeRequirements, type Requirements } from './requirements.ts';
+import { createRequirementsReader, isEmpty, NONE, policyNames, type Requirements } from './requirements.ts';
 
 /** A named policy: sees the caller, the parent object and the field's arguments. Throwing or timing out denies. */
 export type Policy<Context = unknown> = (
@@ -57,14 +59,14 @@ export function applyAuthorization<Context>(schema: GraphQLSchema, options: Auth
   const identityOf = options.identityOf ?? ((context: Context) => (context as { identity?: Identity } | undefined)?.identity);
   const publicFields = new Set(options.publicFields ?? []);
   const unknownPolicies = new Set<string>();
+  const rules = createRequirementsReader(schema); // throws at boot on directives it cannot resolve
 
   for (const type of Object.values(schema.getTypeMap())) {
     if (type.name.startsWith('__') || !(isObjectType(type) || isInterfaceType(type))) continue;
-    const onType = typeRequirements(type);
     for (const field of Object.values(type.getFields())) {
       const coordinate = `${type.name}.${field.name}`;
       if (FEDERATION_FIELDS.has(coordinate)) continue;
-      let requirements = merge(fieldRequirements(type, field), onType, returnTypeRequirements(field));
+      let requirements = rules.effective(type, field);
       if (isEmpty(requirements) && options.authenticatedByDefault && !publicFields.has(coordinate) && !getNamedType(field.type).name.startsWith('_')) {
         requirements = { ...NONE, authenticated: true };
       }

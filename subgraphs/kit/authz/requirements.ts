@@ -1,5 +1,6 @@
 /**
- * Reads the authorization requirements declared on a schema's fields and types.
+ * Reads the authorization requirements declared on a schema's fields and types, under the directive names
+ * the schema's `@link` of frontdesk's spec gives them (link.ts).
  */
 import {
   getNamedType,
@@ -13,7 +14,9 @@ import {
   type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLInterfaceType,
+  type GraphQLSchema,
 } from 'graphql';
+import { resolveAuthzDirectives, type AuthzDirective } from './link.ts';
 
 /** Every condition must hold (AND); each condition is an OR of AND-sets. */
 export interface Requirements {
@@ -38,10 +41,13 @@ export function merge(...all: Requirements[]): Requirements {
   };
 }
 
-function fromDirectives(directives: readonly ConstDirectiveNode[] | undefined): Requirements {
+/** Local directive name → the spec directive it stands for (resolveAuthzDirectives). */
+export type DirectiveNames = ReadonlyMap<string, AuthzDirective>;
+
+function fromDirectives(directives: readonly ConstDirectiveNode[] | undefined, names: DirectiveNames): Requirements {
   const out: Requirements = { authenticated: false, scopes: [], policies: [] };
   for (const directive of directives ?? []) {
-    const name = directive.name.value;
+    const name = names.get(directive.name.value);
     if (name === 'authenticated') out.authenticated = true;
     else if (name === 'requiresScopes') out.scopes.push(listOfLists(directive, 'scopes'));
     else if (name === 'policy') out.policies.push(listOfLists(directive, 'policies'));
@@ -62,30 +68,65 @@ function listOfLists(directive: ConstDirectiveNode, argument: string): string[][
   });
 }
 
-/** Requirements declared on a type itself (object, interface, scalar, enum), including its extensions. */
-export function typeRequirements(type: GraphQLNamedType): Requirements {
-  if (!(isObjectType(type) || isInterfaceType(type) || isScalarType(type) || isEnumType(type))) return NONE;
-  const nodes = [type.astNode, ...type.extensionASTNodes];
-  return merge(...nodes.map((node) => fromDirectives(node?.directives)));
+export interface RequirementsReader {
+  /**
+   * Everything that must hold to resolve `type.field`: the field's own rules and those of the same field
+   * on the interfaces the type implements; the type's rules and its interfaces' type rules; and the
+   * return type's (see returnType). What the kit enforces and `npm run authz` reports.
+   */
+  effective(type: GraphQLObjectType | GraphQLInterfaceType, field: GraphQLField<unknown, unknown>): Requirements;
+  /** Requirements declared on a type itself (object, interface, scalar, enum), including its extensions. */
+  type(type: GraphQLNamedType): Requirements;
+  /** A type's own rules and those declared on every interface it implements. */
+  typeWithInterfaces(type: GraphQLNamedType): Requirements;
+  /** Requirements of a field as declared: on the field itself and on the same field of its interfaces. */
+  field(type: GraphQLObjectType | GraphQLInterfaceType, field: GraphQLField<unknown, unknown>): Requirements;
+  /**
+   * What a field's return type demands at the field: the authenticated and scope rules of the type and of
+   * its interfaces, so a protected object is nulled as a whole (policies apply on its own fields, where
+   * they see the object); for a scalar or enum, all its rules.
+   */
+  returnType(field: GraphQLField<unknown, unknown>): Requirements;
 }
 
-/** Requirements of a field as declared: on the field itself and on the same field of its interfaces. */
-export function fieldRequirements(type: GraphQLObjectType | GraphQLInterfaceType, field: GraphQLField<unknown, unknown>): Requirements {
-  const own = fromDirectives(field.astNode?.directives);
-  const inherited = type.getInterfaces().map((iface) => {
-    const ifaceField = iface.getFields()[field.name];
-    return ifaceField ? fromDirectives(ifaceField.astNode?.directives) : NONE;
-  });
-  return merge(own, ...inherited);
-}
-
-/** What a field's return type demands at the field: its authenticated and scope rules (policies apply on its own fields). */
-export function returnTypeRequirements(field: GraphQLField<unknown, unknown>): Requirements {
-  const named = getNamedType(field.type);
-  const declared = typeRequirements(named);
-  // Scalars and enums have no fields of their own, so their policies are checked here, on the field.
-  if (isScalarType(named) || isEnumType(named)) return declared;
-  return { authenticated: declared.authenticated, scopes: declared.scopes, policies: [] };
+/**
+ * Reads `schema`'s rules. Throws TypeError (at boot) when its authorization directives cannot be
+ * resolved to frontdesk's spec: see link.ts.
+ */
+export function createRequirementsReader(schema: GraphQLSchema): RequirementsReader {
+  const names = resolveAuthzDirectives(schema);
+  const reader: RequirementsReader = {
+    type(type) {
+      if (!(isObjectType(type) || isInterfaceType(type) || isScalarType(type) || isEnumType(type))) return NONE;
+      const nodes = [type.astNode, ...type.extensionASTNodes];
+      return merge(...nodes.map((node) => fromDirectives(node?.directives, names)));
+    },
+    typeWithInterfaces(type) {
+      const own = reader.type(type);
+      if (!(isObjectType(type) || isInterfaceType(type))) return own;
+      // GraphQL requires a type to list every interface it implements, transitively, so one level suffices.
+      return merge(own, ...type.getInterfaces().map((iface) => reader.type(iface)));
+    },
+    field(type, field) {
+      const own = fromDirectives(field.astNode?.directives, names);
+      const inherited = type.getInterfaces().map((iface) => {
+        const ifaceField = iface.getFields()[field.name];
+        return ifaceField ? fromDirectives(ifaceField.astNode?.directives, names) : NONE;
+      });
+      return merge(own, ...inherited);
+    },
+    returnType(field) {
+      const named = getNamedType(field.type);
+      const declared = reader.typeWithInterfaces(named);
+      // Scalars and enums have no fields of their own, so their policies are checked here, on the field.
+      if (isScalarType(named) || isEnumType(named)) return declared;
+      return { authenticated: declared.authenticated, scopes: declared.scopes, policies: [] };
+    },
+    effective(type, field) {
+      return merge(reader.field(type, field), reader.typeWithInterfaces(type), reader.returnType(field));
+    },
+  };
+  return reader;
 }
 
 /** Every policy name the requirements mention. */

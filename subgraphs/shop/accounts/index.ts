@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '@frontdesk/kit';
-import { isAdmin } from '../policies.ts';
+import { isAdmin, shopPrincipalId, shopUserId } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { AccountsStore, type User } from './store.ts';
 
@@ -15,8 +15,10 @@ export function createAccountsSubgraph(store = new AccountsStore()): ExampleSubg
   const typeDefs = parse(readFileSync(new URL('../../../schema/accounts.graphql', import.meta.url), 'utf8'));
   const resolvers = {
     Query: {
-      me: (_: unknown, __: unknown, { identity, loaders }: Context) =>
-        identity.subject === undefined ? null : loaders.users.load(identity.subject),
+      me: (_: unknown, __: unknown, { identity, loaders }: Context) => {
+        const userId = shopUserId(identity);
+        return userId === undefined ? null : loaders.users.load(userId);
+      },
       user: (_: unknown, { id }: { id: string }, { loaders }: Context) => loaders.users.load(id),
       users: async (_: unknown, __: unknown, { loaders }: Context) => {
         const users = await store.listUsers();
@@ -32,8 +34,9 @@ export function createAccountsSubgraph(store = new AccountsStore()): ExampleSubg
     name: 'accounts',
     schema: applyAuthorization<Context>(buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }), {
       policies: {
-        // "a user may read their own email": the policy sees the User being resolved.
-        self: ((identity, { parent }) => identity.subject !== undefined && identity.subject === (parent as User).id) as Policy<Context>,
+        // "a user may read their own email": the policy sees the User being resolved, and compares
+        // principal ids — a bare `sub` is unique only within its issuer.
+        self: ((identity, { parent }) => identity.id !== undefined && identity.id === shopPrincipalId((parent as User).id)) as Policy<Context>,
         admin: isAdmin,
       },
     }),

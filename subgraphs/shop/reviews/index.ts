@@ -3,7 +3,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import DataLoader from 'dataloader';
 import { GraphQLError, parse } from 'graphql';
 import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '@frontdesk/kit';
-import { isAdmin } from '../policies.ts';
+import { isAdmin, shopPrincipalId, shopUserId } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { ReviewsStore, type Review } from './store.ts';
 
@@ -37,12 +37,13 @@ export function createReviewsSubgraph(store = new ReviewsStore()): ExampleSubgra
     Mutation: {
       createReview: async (_: unknown, args: { upc: string; body: string; rating: number }, { identity }: Context) => {
         // @requiresScopes(reviews:write) already refused anonymous callers; a service identity has no scopes.
-        if (identity.subject === undefined) throw new GraphQLError('A review needs an author', { extensions: { code: 'UNAUTHENTICATED' } });
+        const authorId = shopUserId(identity);
+        if (authorId === undefined) throw new GraphQLError('Only shop accounts write reviews', { extensions: { code: 'FORBIDDEN' } });
         if (!Number.isInteger(args.rating) || args.rating < 1 || args.rating > 5) throw badInput('rating must be 1 to 5');
         if (args.body.trim().length === 0 || args.body.length > MAX_BODY_LENGTH) {
           throw badInput(`body must be 1 to ${MAX_BODY_LENGTH} characters`);
         }
-        return store.createReview({ authorId: identity.subject, upc: args.upc, body: args.body, rating: args.rating });
+        return store.createReview({ authorId, upc: args.upc, body: args.body, rating: args.rating });
       },
       deleteReview: (_: unknown, { id }: { id: string }) => store.deleteReview(id),
     },
@@ -54,7 +55,7 @@ export function createReviewsSubgraph(store = new ReviewsStore()): ExampleSubgra
         // The policy sees the mutation's arguments and the request's loaders: "the author may delete it".
         review_author: (async (identity, { args, context }) => {
           const review = await context.loaders.reviews.load(String(args.id));
-          return review !== null && identity.subject !== undefined && review.authorId === identity.subject;
+          return review !== null && identity.id !== undefined && identity.id === shopPrincipalId(review.authorId);
         }) as Policy<Context>,
         admin: isAdmin,
       },

@@ -123,7 +123,7 @@ describe('control: the tests can fail', () => {
   it('a request without any credential is anonymous here (anonymous: true), so refusals below are not that', async () => {
     const result = await stack.query(QUERY);
     expect(result.status).toBe(200);
-    expect(stack.subgraphs.products.received[0]?.identity?.claims.amr).toBe('anonymous');
+    expect(stack.subgraphs.products.received[0]?.identity?.claims.amr).toEqual(['anonymous']);
   });
 });
 
@@ -339,7 +339,7 @@ describe('typ is checked where configured (at+jwt, RFC 9068)', () => {
     ['jwt', 'jwt'],
     ['missing', undefined],
     ['an ID token type', 'id_token+jwt'],
-    ["the gateway's own identity token type", 'frontdesk-identity+jwt'],
+    ["the gateway's own identity token type", 'frontdesk-identity.v1+jwt'],
     ['at+jwt with a suffix', 'at+jwt2'],
     ['a number', 1],
   ])('typ %s is refused', async (_name, typ) => {
@@ -394,12 +394,18 @@ describe('claims are typed before use', () => {
     await expectRefusedWithoutFetch(await signRaw(goodClaims(es, { sub: 'x'.repeat(10_240) }), es.keys[0]!), TOO_LARGE);
   });
 
-  it('scopes are split on single spaces and matched exactly', async () => {
-    const { result } = await send(await signRaw(goodClaims(es, { scope: ' products:read  reviews:write\tinventory:read ', roles: 'a b' }), es.keys[0]!));
+  it('scopes are split on single spaces and matched exactly, and travel as arrays', async () => {
+    const { result } = await send(await signRaw(goodClaims(es, { scope: ' products:read  reviews:write ', roles: 'a b' }), es.keys[0]!));
     expectAccepted(stack, result, 'mallory');
     const claims = stack.subgraphs.products.received[0]!.identity!.claims;
-    expect(claims.scope).toBe('products:read reviews:write\tinventory:read');
+    expect(claims.scope).toEqual(['products:read', 'reviews:write']);
     expect(claims.roles).toEqual(['a', 'b']);
+  });
+
+  it('a scope or role holding other whitespace or a control character is refused, not split (issue 11, hole 2)', async () => {
+    for (const claims of [{ scope: 'products:read reviews:write\tinventory:read' }, { scope: ['products:read inventory:read'] }, { roles: ['a\u2028b'] }, { roles: 'a b\u0000' }]) {
+      await expectRefusedWithoutFetch(await signRaw(goodClaims(es, claims), es.keys[0]!));
+    }
   });
 });
 
@@ -422,7 +428,7 @@ describe('__proto__ and constructor claims change nothing', () => {
     expectAccepted(stack, result, 'mallory');
     const claims = stack.subgraphs.products.received[0]!.identity!.claims;
     expect(claims.roles).toEqual([]);
-    expect(claims.scope).toBe('products:read');
+    expect(claims.scope).toEqual(['products:read']);
     expect(claims).not.toHaveProperty('tenant');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((Object.prototype as Record<string, unknown>).roles).toBeUndefined();

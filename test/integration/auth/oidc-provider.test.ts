@@ -56,22 +56,22 @@ describe('tokens issued by a real oidc-provider', () => {
       iss: discovered.identityIssuer,
       aud: 'products',
       sub: 'alice-client',
-      scope: 'products:read inventory:read reviews:write',
+      scope: ['products:read', 'inventory:read', 'reviews:write'],
       roles: ['admin'],
       tenant: 'acme',
       client_id: 'alice-client',
-      amr: 'jwt',
+      amr: ['jwt'],
       orig_iss: idp.issuer,
     });
-    expect(identity.header.typ).toBe('frontdesk-identity+jwt');
+    expect(identity.header.typ).toBe('frontdesk-identity.v1+jwt');
     // One discovery document and one key set for the whole stack, and nothing from the explicit one yet.
     expect(await idp.stats()).toEqual({ discovery_requests: 1, jwks_requests: 1 });
   });
 
-  it.each<[DemoClientId, string | undefined, { roles: string[]; tenant: string; scope: string }]>([
-    ['bob-client', undefined, { roles: ['customer'], tenant: 'acme', scope: 'products:read inventory:read reviews:write' }],
-    ['carol-client', 'products:read', { roles: ['customer'], tenant: 'globex', scope: 'products:read' }],
-    ['alice-client', 'openid reviews:write', { roles: ['admin'], tenant: 'acme', scope: 'reviews:write' }],
+  it.each<[DemoClientId, string | undefined, { roles: string[]; tenant: string; scope: string[] }]>([
+    ['bob-client', undefined, { roles: ['customer'], tenant: 'acme', scope: ['products:read', 'inventory:read', 'reviews:write'] }],
+    ['carol-client', 'products:read', { roles: ['customer'], tenant: 'globex', scope: ['products:read'] }],
+    ['alice-client', 'openid reviews:write', { roles: ['admin'], tenant: 'acme', scope: ['reviews:write'] }],
   ])('claim mapping for %s (scope requested: %s)', async (client, scope, expected) => {
     const token = await idp.token(client, scope === undefined ? {} : { scope });
     expectAccepted(discovered, await discovered.query(QUERY, { token }), client);
@@ -122,7 +122,7 @@ describe('tokens issued by a real oidc-provider', () => {
     const token = await idp.token('alice-client');
     expectAccepted(explicit, await explicit.query(QUERY, { token }), 'alice-client');
     const claims = explicit.subgraphs.products.received[0]!.identity!.claims;
-    expect(claims).toMatchObject({ sub: 'alice-client', roles: ['admin'], scope: 'products:read inventory:read reviews:write', amr: 'jwt', orig_iss: idp.issuer });
+    expect(claims).toMatchObject({ sub: 'alice-client', roles: ['admin'], scope: ['products:read', 'inventory:read', 'reviews:write'], amr: ['jwt'], orig_iss: idp.issuer });
     expect(claims).not.toHaveProperty('tenant');
     const after = await idp.stats();
     expect(after.discovery_requests).toBe(before.discovery_requests);

@@ -48,7 +48,7 @@ describe('gateway-side authorization in the example shop', () => {
 
   beforeAll(async () => {
     idp = await startTestIssuer();
-    const auth = { anonymous: true, jwt: [{ issuer: idp.issuer, jwks: idp.jwksUrl, audience: ['shop-api'], algorithms: ['ES256'] }] };
+    const auth = { anonymous: true, jwt: [{ issuer: idp.issuer, jwks: idp.jwksUrl, audience: ['shop-api'], algorithms: ['ES256'], principalNamespace: 'shop' }] };
     stack = await startStack({ auth });
     kitOnly = await startStack({ auth, config: { supergraph: supergraphWithoutRules() } });
     for (const [name, user] of Object.entries(DEMO_USERS)) tokens[name as User] = await idp.sign({ sub: user.sub, scope: user.scope, roles: user.roles });

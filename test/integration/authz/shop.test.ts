@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../../dev/users.ts';
 import { createIdentityMinter } from '../../../gateway/identity/mint.ts';
 import { ANONYMOUS, type Principal } from '../../../gateway/auth/principal.ts';
+import { shopPrincipalId } from '../../../subgraphs/shop/policies.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/issuer.ts';
 import { startStack, type HttpResult, type Stack } from '../../support/stack.ts';
 
@@ -19,7 +20,7 @@ describe('authorization in the example shop', () => {
   beforeAll(async () => {
     idp = await startTestIssuer();
     stack = await startStack({
-      auth: { anonymous: true, jwt: [{ issuer: idp.issuer, jwks: idp.jwksUrl, audience: ['shop-api'], algorithms: ['ES256'], claims: { tenant: 'org_id' } }] },
+      auth: { anonymous: true, jwt: [{ issuer: idp.issuer, jwks: idp.jwksUrl, audience: ['shop-api'], algorithms: ['ES256'], claims: { tenant: 'org_id' }, principalNamespace: 'shop' }] },
     });
     for (const [name, user] of Object.entries(DEMO_USERS)) {
       tokens[name as User] = await idp.sign({ sub: user.sub, scope: user.scope, roles: user.roles, org_id: user.org_id });
@@ -158,7 +159,7 @@ describe('authorization in the example shop', () => {
       });
       return { status: response.status, body: (await response.json()) as HttpResult['body'] };
     };
-    const bob: Principal = { ...ANONYMOUS, subject: 'u2', method: 'jwt', issuer: 'https://idp', scopes: ['products:read'], roles: ['customer'] };
+    const bob: Principal = { ...ANONYMOUS, id: shopPrincipalId('u2'), subject: 'u2', method: 'jwt', issuer: 'https://idp', scopes: ['products:read'], roles: ['customer'] };
 
     it('_entities representations obey field rules', async () => {
       const query = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }';

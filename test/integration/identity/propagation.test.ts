@@ -26,7 +26,7 @@ import { servicePrincipal, type Principal } from '../../../gateway/auth/principa
 import { SubgraphDataSource } from '../../../gateway/datasource.ts';
 import { createIdentityMinter } from '../../../gateway/identity/mint.ts';
 import { createLogger } from '../../../gateway/log.ts';
-import { IDENTITY_TOKEN_TYPE, requestBinding } from '../../../subgraphs/kit/contract.ts';
+import { IDENTITY_TOKEN_TYPE, principalId, requestBinding } from '../../../subgraphs/kit/contract.ts';
 import { IdentityError } from '../../../subgraphs/kit/errors.ts';
 import { createIdentityVerifier } from '../../../subgraphs/kit/identity.ts';
 import { runSubgraph, SUBGRAPH_NAMES, type RunningSubgraph, type SubgraphName } from '../../../subgraphs/shop/example.ts';
@@ -53,7 +53,7 @@ const ALLOWED_AT_SUBGRAPH = new Set([
   'baggage',
   'accept-language',
 ]);
-const IDENTITY_CLAIMS = new Set(['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'scope', 'roles', 'tenant', 'client_id', 'amr', 'orig_iss', 'rbh']);
+const IDENTITY_CLAIMS = new Set(['iss', 'aud', 'sub', 'pid', 'iat', 'exp', 'jti', 'scope', 'roles', 'tenant', 'client_id', 'amr', 'orig_iss', 'rbh']);
 
 interface HttpAnswer {
   status: number;
@@ -147,7 +147,7 @@ describe('identity propagation through the gateway', () => {
       algorithms: ['EdDSA'],
       requiredClaims: ['exp', 'iat', 'jti', 'rbh', 'amr'],
     });
-    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: stack.signingKey.kid, typ: 'frontdesk-identity+jwt' });
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: stack.signingKey.kid, typ: 'frontdesk-identity.v1+jwt' });
     expect(payload.aud).toBe(subgraph);
     expect(payload.rbh).toBe(requestBinding(entry.body));
     for (const claim of Object.keys(payload)) expect(IDENTITY_CLAIMS.has(claim), `unexpected claim ${claim}`).toBe(true);
@@ -186,10 +186,11 @@ describe('identity propagation through the gateway', () => {
           expect(claims).toMatchObject({
             iss: stack.identityIssuer,
             sub: 'u2',
-            scope: 'products:read reviews:write',
+            pid: principalId('jwt', idp.issuer, 'u2'),
+            scope: ['products:read', 'reviews:write'],
             roles: ['editor', 'staff'],
             tenant: 'acme',
-            amr: 'jwt',
+            amr: ['jwt'],
             orig_iss: idp.issuer,
           });
           const { iat, exp } = claims as Required<JWTPayload>;
@@ -221,11 +222,12 @@ describe('identity propagation through the gateway', () => {
       for (const name of SUBGRAPH_NAMES) {
         for (const entry of stack.subgraphs[name].received) {
           const claims = await verifyReceived(name, entry);
-          expect(claims.amr).toBe('anonymous');
+          expect(claims.amr).toEqual(['anonymous']);
           expect(claims).not.toHaveProperty('sub');
+          expect(claims).not.toHaveProperty('pid');
           expect(claims).not.toHaveProperty('orig_iss');
           expect(claims).not.toHaveProperty('tenant');
-          expect(claims.scope).toBe('');
+          expect(claims.scope).toEqual([]);
           expect(claims.roles).toEqual([]);
           expect((claims.exp as number) - (claims.iat as number)).toBeLessThanOrEqual(60);
         }
@@ -321,9 +323,10 @@ describe('identity propagation through the gateway', () => {
       iat: now(),
       exp: now() + 60,
       jti: randomUUID(),
-      scope: 'admin',
+      pid: principalId('jwt', idp.issuer, 'u1'),
+      scope: ['admin'],
       roles: ['admin'],
-      amr: 'jwt',
+      amr: ['jwt'],
       orig_iss: idp.issuer,
       rbh: requestBinding(body),
       ...overrides,
@@ -396,8 +399,13 @@ describe('identity propagation through the gateway', () => {
         ['no rbh', await forge({ claims: { rbh: undefined } })],
         ['rbh of another request', await forge({ claims: { rbh: requestBinding({ query: '{ users { id username } }' }) } })],
         ['amr jwt without sub', await forge({ claims: { sub: undefined } })],
-        ['amr anonymous with a sub', await forge({ claims: { amr: 'anonymous' } })],
-        ['unknown amr', await forge({ claims: { amr: 'root' } })],
+        ['amr jwt without pid', await forge({ claims: { pid: undefined } })],
+        ['the pid of another sub', await forge({ claims: { pid: principalId('jwt', idp.issuer, 'u2') } })],
+        ['amr anonymous with a sub', await forge({ claims: { amr: ['anonymous'] } })],
+        ['unknown amr', await forge({ claims: { amr: ['root'] } })],
+        ['amr as a string (v0)', await forge({ claims: { amr: 'jwt' } })],
+        ['scope as a string (v0)', await forge({ claims: { scope: 'admin' } })],
+        ['the v0 typ', await forge({ header: { typ: 'frontdesk-identity+jwt' } })],
         ['roles not a list of strings', await forge({ claims: { roles: 'admin' } })],
         ['an attacker key embedded as jwk', await forge({ key: attacker.privateKey, header: { jwk: attackerJwk } })],
         ['an attacker key set named by jku', await forge({ key: idpKey.privateKey, header: { alg: 'ES256', kid: idpKey.kid, jku: idp.jwksUrl } })],
@@ -517,7 +525,7 @@ describe('identity propagation through the gateway', () => {
         expect(stack.subgraphs[name].received.length).toBeGreaterThanOrEqual(1);
         for (const entry of stack.subgraphs[name].received) {
           const claims = await verifyReceived(name, entry);
-          expect(claims.amr).toBe('anonymous');
+          expect(claims.amr).toEqual(['anonymous']);
           expect(claims).not.toHaveProperty('sub');
           expect(entry.headers['frontdesk-identity']).not.toBe(captured.token);
           expect(entry.headers).not.toHaveProperty('x-user');
@@ -551,7 +559,7 @@ describe('identity propagation through the gateway', () => {
         for (const entry of stack.subgraphs[name].received) {
           const claims = await verifyReceived(name, entry);
           expect(claims.sub).toBe(subject);
-          expect(claims.amr).toBe('jwt');
+          expect(claims.amr).toEqual(['jwt']);
           expect(claims.tenant).toBe('acme');
           expect(claims.roles).toEqual([]);
         }
@@ -677,7 +685,7 @@ describe('identity propagation through the gateway', () => {
         const { payload } = await jwtVerify(entry.headers['frontdesk-identity'] as string, keys, { issuer: stack.identityIssuer, audience: name, typ: IDENTITY_TOKEN_TYPE });
         expect(payload.rbh).toBe(requestBinding(entry.body));
         if (caller === 'anonymous') {
-          expect(payload.amr).toBe('anonymous');
+          expect(payload.amr).toEqual(['anonymous']);
           expect(payload).not.toHaveProperty('sub');
         } else {
           expect(payload.sub, `${name} ${requestId}`).toBe(caller);
@@ -725,9 +733,10 @@ describe('identity propagation through the gateway', () => {
           const entry = stack.subgraphs.accounts.received[0]!;
           const claims = await verifyReceived('accounts', entry);
           expect(claims.sub, kind).toBe(stack.identityIssuer);
-          expect(claims.amr, kind).toBe('service');
+          expect(claims.amr, kind).toEqual(['service']);
+          expect(claims.pid, kind).toBe(principalId('service', stack.identityIssuer, stack.identityIssuer));
           expect(claims).not.toHaveProperty('orig_iss');
-          expect(claims.scope).toBe('');
+          expect(claims.scope).toEqual([]);
           expect(claims.roles).toEqual([]);
           expect(entry.headers).not.toHaveProperty('x-request-id');
         }

@@ -15,7 +15,7 @@ const EXP = 1_900_000_000;
 const MAPPING: ClaimMapping = { subject: 'sub', scopes: ['scope', 'scp'], roles: ['roles'], tenant: undefined, clientId: ['client_id', 'azp'] };
 
 function principal(claims: Record<string, unknown>, mapping: Partial<ClaimMapping> = {}) {
-  return principalFromClaims({ sub: 'user-1', exp: EXP, ...claims }, ISSUER, { ...MAPPING, ...mapping });
+  return principalFromClaims({ sub: 'user-1', exp: EXP, ...claims }, { issuer: ISSUER, principalNamespace: ISSUER, claims: { ...MAPPING, ...mapping } });
 }
 
 /** The token is refused as invalid_token with the server-only reason given; the client sees the generic description. */
@@ -151,7 +151,7 @@ describe('principalFromClaims: the subject', () => {
   });
 
   it('a missing subject is refused', () => {
-    expectInvalid(() => principalFromClaims({ exp: EXP }, ISSUER, MAPPING), reason);
+    expectInvalid(() => principalFromClaims({ exp: EXP }, { issuer: ISSUER, principalNamespace: ISSUER, claims: MAPPING }), reason);
   });
 
   it.each([

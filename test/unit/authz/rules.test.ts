@@ -27,7 +27,7 @@ describe('readAuthorizationRules', () => {
 
   it('refuses a version it does not know and malformed arguments', () => {
     expect(() => readAuthorizationRules(supergraph('@link(url: "https://specs.frontdesk.dev/authz/v0.2", import: ["@authenticated"])', 'type Query { a: Int }'))).toThrow(
-      new AuthorizationRulesError('the supergraph links https://specs.frontdesk.dev/authz/v0.2; this gateway understands https://specs.frontdesk.dev/authz/v0.1 — upgrade the gateway or import a version it knows'),
+      new AuthorizationRulesError("the supergraph's authorization directives cannot be read: the schema links https://specs.frontdesk.dev/authz/v0.2; this version of frontdesk understands https://specs.frontdesk.dev/authz/v0.1: link that version — upgrade the gateway or import a version it knows"),
     );
     expect(() =>
       readAuthorizationRules(supergraph('@link(url: "https://specs.frontdesk.dev/authz/v0.1", import: ["@requiresScopes"])', 'type Query { a: Int @requiresScopes(scopes: [[1]]) }')),

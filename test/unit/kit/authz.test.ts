@@ -53,10 +53,10 @@ const resolvers = {
 };
 
 const identity = (overrides: Partial<Identity> = {}): Identity => ({
-  subject: 'u1', issuer: 'https://idp', method: 'jwt', scopes: [], roles: [], tenant: undefined, clientId: undefined,
+  id: 'jwt:https%3A%2F%2Fidp:u1', subject: 'u1', issuer: 'https://idp', method: 'jwt', scopes: [], roles: [], tenant: undefined, clientId: undefined,
   expiresAt: new Date(Date.now() + 60_000), tokenId: 'j', authenticated: true, ...overrides,
 });
-const anonymous = identity({ subject: undefined, method: 'anonymous', authenticated: false });
+const anonymous = identity({ id: undefined, subject: undefined, method: 'anonymous', authenticated: false });
 
 function schemaWith(options: AuthorizationOptions<{ identity?: Identity }> = {}) {
   const policyErrors: string[] = [];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, requestBinding } from '../../../subgraphs/kit/contract.ts';
+import { canonicalJson, parsePrincipalId, principalId, requestBinding } from '../../../subgraphs/kit/contract.ts';
 
 /** What another implementation would compute: SHA-256 of the exact JCS text, base64url. */
 const sha256url = (text: string) => createHash('sha256').update(text, 'utf8').digest('base64url');
@@ -117,5 +117,34 @@ describe('requestBinding', () => {
     const bindings = variants.map((variant) => requestBinding(variant));
     for (const binding of bindings) expect(binding).not.toBe(base);
     expect(new Set(bindings).size).toBe(bindings.length);
+  });
+});
+
+describe('principalId', () => {
+  it('is method:namespace:subject with the namespace percent-encoded outside RFC 3986 unreserved characters', () => {
+    expect(principalId('jwt', 'https://idp.example/realms/a b', 'u2')).toBe('jwt:https%3A%2F%2Fidp.example%2Frealms%2Fa%20b:u2');
+    expect(principalId('jwt', "shop!'()*~._-", 'u2')).toBe("jwt:shop%21%27%28%29%2A~._-:u2");
+    expect(principalId('api_key', 'é', 'k:1')).toBe('api_key:%C3%A9:k:1');
+  });
+
+  it('cannot collide across issuers, methods or subjects holding ":"', () => {
+    const ids = [
+      principalId('jwt', 'https://a', 'b:c'),
+      principalId('jwt', 'https://a:b', 'c'),
+      principalId('jwt', 'https://a%3Ab', 'c'),
+      principalId('introspection', 'https://a', 'b:c'),
+      principalId('jwt', 'shop', 'u2'),
+      principalId('jwt', 'https://b', 'u2'),
+    ];
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('parses back into its parts, and refuses what no principal id looks like', () => {
+    for (const [method, namespace, subject] of [['jwt', 'https://idp.example', 'u:2'], ['service', 'https://gw', 'https://gw'], ['jwt', 'é', '']] as const) {
+      expect(parsePrincipalId(principalId(method, namespace, subject))).toEqual({ method, namespace, subject });
+    }
+    for (const id of ['', 'u2', 'jwt:u2', 'root:shop:u2', 'jwt::u2', 'jwt:%zz:u2', 'jwt:%C3:u2', 'jwt:a b:u2']) {
+      expect(parsePrincipalId(id), id).toBeUndefined();
+    }
   });
 });

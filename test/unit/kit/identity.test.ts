@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../gateway/auth/principal.ts';
 import { createIdentityMinter } from '../../../gateway/identity/mint.ts';
@@ -11,6 +11,7 @@ import { createIdentityVerifier } from '../../../subgraphs/kit/identity.ts';
 const issuer = 'https://gateway.test';
 const body = { query: '{ users { id } }', operationName: null, variables: {} };
 const user: Principal = Object.freeze({
+  id: 'jwt:https%3A%2F%2Fidp.test:u1',
   subject: 'u1',
   issuer: 'https://idp.test',
   method: 'jwt',
@@ -34,8 +35,10 @@ describe('createIdentityVerifier', () => {
   let jwks: JSONWebKeySet;
   let mint: ReturnType<typeof createIdentityMinter>;
   let rsa: Awaited<ReturnType<typeof generateKeyPair>>;
+  let signingKey: CryptoKey;
   beforeAll(async () => {
     const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+    signingKey = privateKey;
     rsa = await generateKeyPair('RS256');
     // The key set also holds an RSA key: the kit must still accept only EdDSA and ES256.
     jwks = {
@@ -51,6 +54,7 @@ describe('createIdentityVerifier', () => {
     const verifier = createIdentityVerifier({ subgraph: 'accounts', issuer, jwks });
     const identity = await verifier.verify({ 'frontdesk-identity': await mint(user, 'accounts', body) }, body);
     expect(identity).toMatchObject({
+      id: 'jwt:https%3A%2F%2Fidp.test:u1',
       subject: 'u1',
       issuer: 'https://idp.test',
       method: 'jwt',
@@ -82,7 +86,7 @@ describe('createIdentityVerifier', () => {
 
   it('accepts only EdDSA and ES256, even for a key the JWKS holds', async () => {
     const token = await new SignJWT(
-      { sub: 'u1', scope: '', roles: [], amr: 'jwt', rbh: requestBinding(body), jti: 'j' },
+      { sub: 'u1', pid: user.id, scope: [], roles: [], amr: ['jwt'], rbh: requestBinding(body), jti: 'j' },
     )
       .setProtectedHeader({ alg: 'RS256', kid: 'rsa', typ: IDENTITY_TOKEN_TYPE })
       .setIssuer(issuer)
@@ -92,6 +96,76 @@ describe('createIdentityVerifier', () => {
       .sign(rsa.privateKey);
     const verifier = createIdentityVerifier({ subgraph: 'accounts', issuer, jwks });
     expect((await refusal(verifier.verify({ 'frontdesk-identity': token }, body))).reason).toMatch(/alg/i);
+  });
+
+  describe('contract v1: claims are typed strictly, and nothing of v0 is accepted', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    /** A token that differs from what the gateway mints only by `claims` / `header`, signed with the real key. */
+    const sign = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
+      const payload: Record<string, unknown> = {
+        iss: issuer, aud: 'accounts', sub: 'u1', pid: user.id, iat: now(), exp: now() + 60, jti: 'j1',
+        scope: ['a', 'b'], roles: ['r'], amr: ['jwt'], orig_iss: 'https://idp.test', rbh: requestBinding(body), ...claims,
+      };
+      for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
+      return new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid: 'k1', typ: IDENTITY_TOKEN_TYPE, ...header }).sign(signingKey);
+    };
+    const verify = async (token: string) => createIdentityVerifier({ subgraph: 'accounts', issuer, jwks }).verify({ 'frontdesk-identity': token }, body);
+
+    it('control: the helper’s token is accepted, with scopes and roles as arrays and the principal id', async () => {
+      expect(await verify(await sign())).toMatchObject({ id: user.id, subject: 'u1', scopes: ['a', 'b'], roles: ['r'], method: 'jwt' });
+      expect((await verify(await sign({}, { typ: `application/${IDENTITY_TOKEN_TYPE.toUpperCase()}` }))).subject).toBe('u1');
+    });
+
+    it('refuses a v0 token: scope as a space-separated string, amr as a string, or the v0 typ', async () => {
+      expect((await refusal(verify(await sign({ scope: 'a b' })))).rule).toBe('claims');
+      expect((await refusal(verify(await sign({ scope: '' })))).rule).toBe('claims');
+      expect((await refusal(verify(await sign({ amr: 'jwt' })))).rule).toBe('amr');
+      expect((await refusal(verify(await sign({}, { typ: 'frontdesk-identity+jwt' })))).rule).toBe('version');
+      expect((await refusal(verify(await sign({}, { typ: 'frontdesk-identity.v2+jwt' })))).rule).toBe('version');
+    });
+
+    it('refuses an aud array, even one holding this subgraph only', async () => {
+      for (const aud of [['accounts'], ['accounts', 'products']]) {
+        expect((await refusal(verify(await sign({ aud })))).rule).toBe('aud');
+      }
+    });
+
+    it('refuses scope and role items holding whitespace or control characters, and ill-typed or unbounded lists', async () => {
+      const lists: unknown[] = [
+        ['products:read inventory:read'], ['a\tb'], ['a\nb'], ['a\u00a0b'], ['a\u2028b'], ['a\u0000'], ['a\u007f'], ['a\u0085'],
+        [''], [1], [null], [['a']], 'a', null, {}, Array.from({ length: 257 }, (_, i) => `s${i}`), ['x'.repeat(257)],
+      ];
+      for (const list of lists) {
+        expect((await refusal(verify(await sign({ scope: list })))).rule, JSON.stringify(list)).toBe('claims');
+        expect((await refusal(verify(await sign({ roles: list })))).rule, JSON.stringify(list)).toBe('claims');
+      }
+      expect((await refusal(verify(await sign({ scope: undefined })))).rule).toBe('claims');
+      // the bounds themselves are accepted
+      const identity = await verify(await sign({ scope: Array.from({ length: 256 }, (_, i) => `s${i}`), roles: ['x'.repeat(256)] }));
+      expect(identity.scopes).toHaveLength(256);
+    });
+
+    it('refuses amr that is not exactly one known method', async () => {
+      for (const amr of [[], ['jwt', 'mtls'], ['root'], [['jwt']], 'jwt', null]) {
+        expect((await refusal(verify(await sign({ amr })))).rule, JSON.stringify(amr)).toBe('amr');
+      }
+    });
+
+    it('refuses a pid that is not the id of this method and subject, and a principal without one', async () => {
+      const pids: unknown[] = [
+        undefined, '', 'u1', 'jwt:u1', 'api_key:https%3A%2F%2Fidp.test:u1', 'jwt:https%3A%2F%2Fidp.test:u2',
+        'jwt:https://idp.test:u1', 'jwt::u1', 'jwt:%zz:u1', 42, ['jwt:x:u1'],
+      ];
+      for (const pid of pids) expect((await refusal(verify(await sign({ pid })))).rule, String(pid)).toBe('claims');
+      expect((await refusal(verify(await sign({ amr: ['anonymous'], sub: undefined })))).rule).toBe('claims');
+      expect((await verify(await sign({ amr: ['anonymous'], sub: undefined, pid: undefined, orig_iss: undefined }))).authenticated).toBe(false);
+    });
+
+    it('refuses a lifetime over 10 minutes and an iat in the future', async () => {
+      expect((await refusal(verify(await sign({ exp: now() + 601 })))).rule).toBe('lifetime');
+      expect((await refusal(verify(await sign({ iat: now() + 30, exp: now() + 60 })))).rule).toBe('iat');
+      expect((await refusal(verify(await sign({ iat: now(), exp: now() - 1 })))).rule).toBe('lifetime');
+    });
   });
 
   it('refuses an oversized header before looking for any key', async () => {

@@ -10,7 +10,7 @@ import { createIdentityVerifier, IdentityError } from '../../../subgraphs/kit/in
 import { startTestIssuer, type TestIssuer, type TestKey } from '../../support/issuer.ts';
 
 const request = { query: '{ topProducts { upc } }', operationName: null, variables: {} };
-const user: Principal = { ...ANONYMOUS, subject: 'u1', method: 'jwt', issuer: 'https://idp', scopes: ['products:read'] };
+const user: Principal = { ...ANONYMOUS, id: 'jwt:https%3A%2F%2Fidp:u1', subject: 'u1', method: 'jwt', issuer: 'https://idp', scopes: ['products:read'] };
 
 describe('identity key rotation, seen from a subgraph', () => {
   let jwks: TestIssuer; // stands in for the gateway's /.well-known/jwks.json
