@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
-import { answerClientError } from '@frontdesk/kit/node-http';
 import { Agent } from 'undici';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
@@ -16,9 +15,11 @@ import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
 import { createHttpFront } from './http/front.ts';
+import { httpServerOptions, onClientError } from './http/timeouts.ts';
 import { loadIdentityKeys } from './identity/keys.ts';
 import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, createLogger, type Logger } from './log.ts';
+import type { OverloadListener } from './overload-events.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
 
 export interface GatewayOptions {
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   supergraphPollMs?: number;
   /** The authenticator to use instead of one built from `config.auth` (tests read its stats). */
   authenticator?: Authenticator;
+  /** Sheds, circuit breaker changes and shared fetches, as they happen (docs/overload.md), e.g. for metrics. */
+  onOverloadEvent?: OverloadListener;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -81,11 +84,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   await apollo.start();
 
   let draining = false;
-  const front = createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log });
+  const front = createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onOverloadEvent: options.onOverloadEvent });
   let inflight = 0;
   let idle: (() => void) | undefined;
-  const serverOptions = { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs, maxHeaderSize: config.server.maxHeaderBytes };
-  const server: Server = createServer(serverOptions, (req, res) => {
+  const server: Server = createServer(httpServerOptions(config.server), (req, res) => {
     inflight++;
     res.once('close', () => {
       inflight--;
@@ -93,7 +95,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     });
     front(req, res);
   });
-  server.on('clientError', answerClientError);
+  server.on('clientError', onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
