@@ -20,6 +20,7 @@ import { loadIdentityKeys } from './identity/keys.ts';
 import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, createLogger, type Logger } from './log.ts';
 import type { OverloadListener } from './overload-events.ts';
+import { createSubgraphGuards } from './subgraph/guard.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
 
 export interface GatewayOptions {
@@ -63,6 +64,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     connections: config.subgraphDefaults.maxConnections,
     maxResponseSize: config.subgraphDefaults.maxResponseBytes,
   });
+  const guardFor = createSubgraphGuards(config, log, options.onOverloadEvent, options.now);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
@@ -78,6 +80,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         servicePrincipal: servicePrincipal(config.identity.issuer),
         log,
         production: config.production,
+        guard: guardFor(name),
       }),
   });
   const apollo = createApolloServer(config, gateway, log);

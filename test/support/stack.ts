@@ -12,6 +12,7 @@ import { createAuthenticator, type Authenticator } from '../../gateway/auth/auth
 import { generateDevKey, loadIdentityKeys, type SigningKey } from '../../gateway/identity/keys.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
+import type { OverloadEvent } from '../../gateway/overload-events.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { runSubgraph, SUBGRAPH_NAMES, type RunningSubgraph, type SubgraphName } from '../../subgraphs/shop/example.ts';
 import { createAccountsSubgraph } from '../../subgraphs/shop/accounts/index.ts';
@@ -53,6 +54,8 @@ export interface Stack {
   subgraphs: Record<SubgraphName, StackSubgraph>;
   stores: { accounts: AccountsStore; products: ProductsStore; reviews: ReviewsStore };
   logs: LogEntry[];
+  /** What the overload protection reported: sheds, breaker changes, shared fetches (docs/overload.md). */
+  overloadEvents: OverloadEvent[];
   identityIssuer: string;
   /** The gateway's identity key file (a private JWK), for a second gateway signing as this one. */
   identityKeyFile: string;
@@ -85,6 +88,7 @@ export interface StackOptions {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const examples = { accounts: createAccountsSubgraph(), products: createProductsSubgraph(), reviews: createReviewsSubgraph() };
   const logs: LogEntry[] = [];
+  const overloadEvents: OverloadEvent[] = [];
   const keyDir = mkdtempSync(join(tmpdir(), 'frontdesk-test-'));
   const identityIssuer = 'https://gateway.test';
 
@@ -126,7 +130,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line) as LogEntry) });
   const clock = options.now ? { now: options.now } : {};
   const authenticator = createAuthenticator(config.auth, { log, ...clock });
-  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator });
+  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator, onOverloadEvent: (event) => void overloadEvents.push(event) });
   const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
   return {
       url: `${gateway.url}/graphql`,
@@ -136,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       subgraphs,
       stores: { accounts: examples.accounts.store, products: examples.products.store, reviews: examples.reviews.store },
       logs,
+      overloadEvents,
       identityIssuer,
       identityKeyFile: keyFile,
       async query(body, queryOptions = {}) {

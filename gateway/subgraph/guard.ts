@@ -1,0 +1,156 @@
+/**
+ * Everything that stands between an operation and one subgraph (docs/overload.md), in this order:
+ * deduplication of identical query fetches in flight (sharing.ts), the circuit breaker (breaker.ts), the
+ * concurrency limit (`subgraphDefaults.concurrency`, waiting in line within the fetch's timeout), and the
+ * fetch's own time limit: the subgraph timeout, cut short by the operation's signal (its deadline, or its
+ * client leaving), so a fetch never outlives the request it serves. The datasource (../datasource.ts)
+ * hands it the send itself — identity minting included, so an open breaker costs no signature.
+ *
+ * Guards live as long as the gateway, one per subgraph name, across supergraph reloads.
+ */
+import type { GatewayConfig } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { OverloadListener } from '../overload-events.ts';
+import { Semaphore, type Release } from '../semaphore.ts';
+import { CircuitBreaker } from './breaker.ts';
+import { FetchSharing } from './sharing.ts';
+
+/** A subgraph's raw answer: what a shared fetch hands each of its waiters. */
+export interface SubgraphAnswer {
+  statusCode: number;
+  text: string;
+}
+
+export interface GuardedCall {
+  timeoutMs: number;
+  /** The operation's signal (GatewayContext.signal); absent for the gateway's own calls. */
+  signal: AbortSignal | undefined;
+  /** Set when identical fetches in flight may share this one (sharing.ts `sharingKey`). */
+  sharingKey: string | undefined;
+}
+
+/** Why no answer came: the breaker is open, the subgraph timed out or failed, or the operation ended. */
+export class SubgraphFetchFailed extends Error {
+  readonly reason: 'circuit open' | 'timeout' | 'failed' | 'operation ended';
+  constructor(reason: SubgraphFetchFailed['reason'], options?: { cause?: unknown }) {
+    super(`subgraph fetch: ${reason}`, options);
+    this.name = 'SubgraphFetchFailed';
+    this.reason = reason;
+  }
+  /** Expected under overload and not the subgraph's news: logged at debug, not warn, to keep logs small. */
+  get quiet(): boolean {
+    return this.reason === 'circuit open' || this.reason === 'operation ended';
+  }
+}
+
+const SUBGRAPH_TIMEOUT = new Error('subgraph timeout');
+
+export class SubgraphGuard {
+  readonly #name: string;
+  readonly #limit: Semaphore;
+  readonly #breaker: CircuitBreaker;
+  readonly #sharing = new FetchSharing<SubgraphAnswer>();
+  readonly #dedup: boolean;
+  readonly #onEvent: OverloadListener;
+
+  constructor(name: string, options: { concurrency: number; failures: number; coolDownMs: number; dedup: boolean; log: Logger; onEvent: OverloadListener; now?: () => number }) {
+    this.#name = name;
+    this.#limit = new Semaphore(options.concurrency, Number.POSITIVE_INFINITY);
+    this.#dedup = options.dedup;
+    this.#onEvent = options.onEvent;
+    this.#breaker = new CircuitBreaker({
+      failures: options.failures,
+      coolDownMs: options.coolDownMs,
+      now: options.now,
+      onStateChange: (state) => {
+        const fields = { subgraph: name, state };
+        if (state === 'open') options.log.warn('subgraph circuit breaker open: its fetches fail fast', { ...fields, coolDownMs: options.coolDownMs });
+        else options.log.info(state === 'closed' ? 'subgraph circuit breaker closed' : 'subgraph circuit breaker half-open: one probe', fields);
+        options.onEvent({ type: 'breaker', subgraph: name, state });
+      },
+    });
+  }
+
+  get breakerState() {
+    return this.#breaker.state;
+  }
+
+  /** Fetches waiting for a concurrency slot, and holding one. */
+  get waiting(): number {
+    return this.#limit.waiting;
+  }
+
+  get inFlight(): number {
+    return this.#limit.held;
+  }
+
+  /** The subgraph's answer to `send`, or a SubgraphFetchFailed. */
+  fetch(call: GuardedCall, send: (signal: AbortSignal) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    const guarded = (signal: AbortSignal | undefined) => this.#guarded(signal, call.timeoutMs, send);
+    if (!this.#dedup || call.sharingKey === undefined) return guarded(call.signal);
+    return this.#sharing.run(call.sharingKey, call.signal, guarded, () => this.#onEvent({ type: 'fetch shared', subgraph: this.#name })).catch((error: unknown) => {
+      throw error instanceof SubgraphFetchFailed ? error : new SubgraphFetchFailed('operation ended', { cause: error });
+    });
+  }
+
+  async #guarded(operation: AbortSignal | undefined, timeoutMs: number, send: (signal: AbortSignal) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    const pass = this.#breaker.tryPass();
+    if (!pass) throw new SubgraphFetchFailed('circuit open');
+    const { signal, dispose } = deadlineSignal(operation, timeoutMs);
+    let release: Release | undefined;
+    try {
+      release = (await this.#limit.acquire(signal)) as Release; // the limit's queue has no bound
+    } catch (error) {
+      dispose();
+      pass.abandoned(); // never reached the subgraph: its breaker learns nothing
+      throw new SubgraphFetchFailed(operation?.aborted ? 'operation ended' : 'timeout', { cause: error });
+    }
+    try {
+      const answer = await send(signal);
+      // 5xx and 429: the subgraph is failing or shedding; any other status is an answer (docs/overload.md).
+      if (answer.statusCode >= 500 || answer.statusCode === 429) pass.failed();
+      else pass.succeeded();
+      return answer;
+    } catch (error) {
+      if (operation?.aborted) {
+        pass.abandoned();
+        throw new SubgraphFetchFailed('operation ended', { cause: error });
+      }
+      pass.failed();
+      throw new SubgraphFetchFailed(signal.reason === SUBGRAPH_TIMEOUT ? 'timeout' : 'failed', { cause: error });
+    } finally {
+      release();
+      dispose();
+    }
+  }
+}
+
+/** `operation` cut to `timeoutMs`: one timer and one listener, both gone on dispose. */
+function deadlineSignal(operation: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(SUBGRAPH_TIMEOUT), timeoutMs);
+  const onAbort = () => controller.abort(operation?.reason);
+  if (operation?.aborted) onAbort();
+  else operation?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      operation?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** One guard per subgraph name, made on first use and kept across supergraph reloads. */
+export function createSubgraphGuards(config: Pick<GatewayConfig, 'subgraphs' | 'subgraphDefaults'>, log: Logger, onEvent: OverloadListener = () => {}, now?: () => number) {
+  const guards = new Map<string, SubgraphGuard>();
+  const { concurrency, breaker, dedup } = config.subgraphDefaults;
+  return (name: string): SubgraphGuard => {
+    let guard = guards.get(name);
+    if (!guard) {
+      guard = new SubgraphGuard(name, { concurrency: config.subgraphs[name]?.concurrency ?? concurrency, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
+      guards.set(name, guard);
+    }
+    return guard;
+  };
+}
