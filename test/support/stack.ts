@@ -114,16 +114,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     record(subgraphs[name]);
   }
 
+  // `config.subgraphs` adds to each subgraph's entry (e.g. its concurrency) beside the URL set here.
+  const { subgraphs: overrides = {}, ...rest } = (options.config ?? {}) as { subgraphs?: Record<string, Record<string, unknown>> };
   const config = parseConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       supergraph: SUPERGRAPH,
-      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { url: subgraphs[name].url }])),
+      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { url: subgraphs[name].url, ...overrides[name] }])),
       auth: options.auth ?? { anonymous: true },
       identity: { issuer: identityIssuer, keys: [{ file: keyFile }] },
       logLevel: 'debug',
       shutdownGrace: '2s',
-      ...options.config,
+      ...rest,
     },
     { env: options.env ?? {}, source: join(ROOT, 'gateway.test.yaml') },
   );
