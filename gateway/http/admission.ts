@@ -1,7 +1,7 @@
 /**
  * Admission control (docs/overload.md): at most `admission.maxInFlight` GraphQL operations run at once,
- * at most `admission.queue` wait for a slot, first come first served, each for at most
- * `admission.queueTimeout`. Past that the front answers 503 OVERLOADED with `Retry-After` (RFC 9110
+ * at most `admission.queue` wait for a slot, each for at most `admission.queueTimeout` — first come first
+ * served while the queue is at most half full, newest first beyond (adaptive LIFO, ../semaphore.ts). Past that the front answers 503 OVERLOADED with `Retry-After` (RFC 9110
  * §10.2.3, §15.6.4) before any authentication work, body read or subgraph call: under overload every
  * admitted operation keeps its latency and every refused one learns it at once, instead of all of them
  * waiting in an unbounded queue. Health, readiness and the JWKS are answered before admission.
@@ -29,7 +29,7 @@ const QUEUE_TIMEOUT = Symbol('queue timeout');
 const CLIENT_GONE = Symbol('client gone');
 
 export function createAdmission(config: GatewayConfig['admission'], onEvent: OverloadListener = () => {}): Admission {
-  const slots = new Semaphore(config.maxInFlight, config.queue);
+  const slots = new Semaphore({ max: config.maxInFlight, maxQueue: config.queue, newestFirstAbove: Math.floor(config.queue / 2) });
   const retryAfter = String(Math.max(1, Math.round(config.retryAfterMs / 1000)));
 
   return {

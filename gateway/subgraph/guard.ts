@@ -1,7 +1,8 @@
 /**
  * Everything that stands between an operation and one subgraph (docs/overload.md), in this order:
  * deduplication of identical query fetches in flight (sharing.ts), the circuit breaker (breaker.ts), the
- * concurrency limit (`subgraphDefaults.concurrency`, waiting in line within the fetch's timeout), and the
+ * concurrency limit (`subgraphDefaults.concurrency`, waiting in line at most `subgraphDefaults.queueTimeout`:
+ * a subgraph that stalls holds a bounded share of the admitted operations, not all of them), and the
  * fetch's own time limit: the subgraph timeout, cut short by the operation's signal (its deadline, or its
  * client leaving), so a fetch never outlives the request it serves. The datasource (../datasource.ts)
  * hands it the send itself — identity minting included, so an open breaker costs no signature.
@@ -31,7 +32,7 @@ export interface GuardedCall {
 
 /** Why no answer came: the breaker is open, the subgraph timed out or failed, or the operation ended. */
 export class SubgraphFetchFailed extends Error {
-  readonly reason: 'circuit open' | 'timeout' | 'failed' | 'operation ended';
+  readonly reason: 'circuit open' | 'busy' | 'timeout' | 'failed' | 'operation ended';
   constructor(reason: SubgraphFetchFailed['reason'], options?: { cause?: unknown }) {
     super(`subgraph fetch: ${reason}`, options);
     this.name = 'SubgraphFetchFailed';
@@ -39,11 +40,24 @@ export class SubgraphFetchFailed extends Error {
   }
   /** Expected under overload and not the subgraph's news: logged at debug, not warn, to keep logs small. */
   get quiet(): boolean {
-    return this.reason === 'circuit open' || this.reason === 'operation ended';
+    return this.reason === 'circuit open' || this.reason === 'busy' || this.reason === 'operation ended';
   }
 }
 
 const SUBGRAPH_TIMEOUT = new Error('subgraph timeout');
+
+export interface GuardOptions {
+  /** Fetches in flight at most, and how long one waits for a slot. */
+  concurrency: number;
+  queueTimeoutMs: number;
+  /** The breaker: consecutive failures that open it (0: never), and its cool-down. */
+  failures: number;
+  coolDownMs: number;
+  dedup: boolean;
+  log: Logger;
+  onEvent: OverloadListener;
+  now?: () => number;
+}
 
 export class SubgraphGuard {
   readonly #name: string;
@@ -51,11 +65,13 @@ export class SubgraphGuard {
   readonly #breaker: CircuitBreaker;
   readonly #sharing = new FetchSharing<SubgraphAnswer>();
   readonly #dedup: boolean;
+  readonly #queueTimeoutMs: number;
   readonly #onEvent: OverloadListener;
 
-  constructor(name: string, options: { concurrency: number; failures: number; coolDownMs: number; dedup: boolean; log: Logger; onEvent: OverloadListener; now?: () => number }) {
+  constructor(name: string, options: GuardOptions) {
     this.#name = name;
-    this.#limit = new Semaphore(options.concurrency, Number.POSITIVE_INFINITY);
+    this.#queueTimeoutMs = options.queueTimeoutMs;
+    this.#limit = new Semaphore({ max: options.concurrency, maxQueue: Number.POSITIVE_INFINITY });
     this.#dedup = options.dedup;
     this.#onEvent = options.onEvent;
     this.#breaker = new CircuitBreaker({
@@ -97,13 +113,16 @@ export class SubgraphGuard {
     const pass = this.#breaker.tryPass();
     if (!pass) throw new SubgraphFetchFailed('circuit open');
     const { signal, dispose } = deadlineSignal(operation, timeoutMs);
-    let release: Release | undefined;
+    const waiting = deadlineSignal(signal, this.#queueTimeoutMs);
+    let release: Release;
     try {
-      release = (await this.#limit.acquire(signal)) as Release; // the limit's queue has no bound
+      release = (await this.#limit.acquire(waiting.signal)) as Release; // the limit's queue has no bound
     } catch (error) {
       dispose();
       pass.abandoned(); // never reached the subgraph: its breaker learns nothing
-      throw new SubgraphFetchFailed(operation?.aborted ? 'operation ended' : 'timeout', { cause: error });
+      throw new SubgraphFetchFailed(operation?.aborted ? 'operation ended' : signal.aborted ? 'timeout' : 'busy', { cause: error });
+    } finally {
+      waiting.dispose();
     }
     try {
       const answer = await send(signal);
@@ -142,13 +161,16 @@ function deadlineSignal(operation: AbortSignal | undefined, timeoutMs: number): 
 }
 
 /** One guard per subgraph name, made on first use and kept across supergraph reloads. */
-export function createSubgraphGuards(config: Pick<GatewayConfig, 'subgraphs' | 'subgraphDefaults'>, log: Logger, onEvent: OverloadListener = () => {}, now?: () => number) {
+export function createSubgraphGuards(config: Pick<GatewayConfig, 'subgraphs' | 'subgraphDefaults' | 'admission'>, log: Logger, onEvent: OverloadListener = () => {}, now?: () => number) {
   const guards = new Map<string, SubgraphGuard>();
-  const { concurrency, breaker, dedup } = config.subgraphDefaults;
+  const { breaker, dedup, queueTimeoutMs } = config.subgraphDefaults;
+  // Half the admitted operations at most wait on any one subgraph: one that stalls leaves the other half.
+  const concurrency = config.subgraphDefaults.concurrency ?? Math.max(1, Math.floor(config.admission.maxInFlight / 2));
   return (name: string): SubgraphGuard => {
     let guard = guards.get(name);
     if (!guard) {
-      guard = new SubgraphGuard(name, { concurrency: config.subgraphs[name]?.concurrency ?? concurrency, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
+      const limit = config.subgraphs[name]?.concurrency ?? concurrency;
+      guard = new SubgraphGuard(name, { concurrency: limit, queueTimeoutMs, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
       guards.set(name, guard);
     }
     return guard;

@@ -70,10 +70,16 @@ export const subgraphDefaults = section('How every subgraph is called.', {
     doc: 'subgraph request timeout, from the fetch being issued (a wait for a concurrency slot included) to the last byte; never past `server.deadline` or the client leaving',
   }),
   concurrency: integer({
-    default: 64,
+    defaultText: 'half of `admission.maxInFlight`',
     min: 1,
     max: 10_000,
-    doc: 'most fetches in flight to one subgraph; more wait for a slot within their timeout (docs/overload.md)',
+    doc: 'most fetches in flight to one subgraph: a subgraph that stalls holds at most this many operations, the others keep their slots (docs/overload.md)',
+  }),
+  queueTimeout: duration({
+    default: '1s',
+    min: '1ms',
+    max: '1m',
+    doc: 'longest wait for a concurrency slot of a subgraph; then that fetch fails at once with `SUBGRAPH_UNAVAILABLE` (partial data)',
   }),
   breaker: section('The circuit breaker in front of each subgraph (docs/overload.md).', {
     failures: integer({

@@ -49,7 +49,7 @@ describe('gateway check', () => {
     expect(shown.listen).toEqual({ host: '127.0.0.1', port: 4200 });
     expect(shown.subgraphDefaults).toEqual({
       timeout: '3s',
-      concurrency: 64,
+      queueTimeout: '1s',
       breaker: { failures: 5, coolDown: '5s' },
       dedup: true,
       maxConnections: 64,
@@ -58,7 +58,7 @@ describe('gateway check', () => {
     });
     expect(shown.server).toEqual({ keepAliveTimeout: '65s', requestTimeout: '60s', headersTimeout: '10s', bodyTimeout: '10s', deadline: '30s', maxHeaderBytes: 16_384 });
     // Derived from the machine, so not shown as a value; the rest of the section is.
-    expect(shown.admission).toEqual({ queueTimeout: '250ms', retryAfter: '1s' });
+    expect(shown.admission).toEqual({ queueTimeout: '1s', retryAfter: '1s' });
     expect(shown.identity?.keys).toEqual([{ file: join(dir, 'identity.json') }]);
     expect(stdout).not.toContain(KEY_MATERIAL);
   }, 30_000);

@@ -56,7 +56,7 @@ function open(url: string): Promise<Socket> {
 
 describe('admission control', () => {
   it('past the bound and the queue: 503 OVERLOADED with Retry-After, before authentication and any subgraph call; health still answers at once', async () => {
-    const s = await stack({ admission: { maxInFlight: 2, queue: 1, queueTimeout: '10s', retryAfter: '2s' } });
+    const s = await stack({ admission: { maxInFlight: 2, queue: 1, queueTimeout: '10s', retryAfter: '2s' }, subgraphDefaults: { concurrency: 8 } });
     const products = holdRequests(s.subgraphs.products.server);
     const admitted = [s.query(PRODUCT('p001')), s.query(PRODUCT('p002'))];
     await products.until((h) => h.arrived === 2);
@@ -92,7 +92,7 @@ describe('admission control', () => {
   });
 
   it('a request that waits longer than the queue timeout is shed; the slot it would have had serves the next', async () => {
-    const s = await stack({ admission: { maxInFlight: 1, queue: 5, queueTimeout: '200ms' } });
+    const s = await stack({ admission: { maxInFlight: 1, queue: 5, queueTimeout: '200ms' }, subgraphDefaults: { concurrency: 8 } });
     const products = holdRequests(s.subgraphs.products.server);
     const first = s.query(PRODUCT('p001'));
     await products.until((h) => h.arrived === 1);
@@ -148,7 +148,7 @@ describe('slow clients', () => {
 
 describe('the operation ends its subgraph fetches', () => {
   it('a client that disconnects aborts the subgraph fetch it was waiting for, and frees its slot', async () => {
-    const s = await stack({ admission: { maxInFlight: 1, queue: 0 } });
+    const s = await stack({ admission: { maxInFlight: 1, queue: 0 }, subgraphDefaults: { concurrency: 8 } });
     const products = holdRequests(s.subgraphs.products.server);
     const client = new AbortController();
     const leaving = fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(PRODUCT('p001')), signal: client.signal });

@@ -86,7 +86,7 @@ describe('circuit breaker', () => {
 
 describe('concurrency limit per subgraph', () => {
   it('never has more fetches in flight to a subgraph than its limit; the others wait their turn and are answered', async () => {
-    const s = await stack({ subgraphs: { products: { concurrency: 2 } } });
+    const s = await stack({ subgraphs: { products: { concurrency: 2 } }, subgraphDefaults: { queueTimeout: '10s' } });
     const products = holdRequests(s.subgraphs.products.server, { delayMs: 100 });
     products.release();
     const upcs = ['p001', 'p002', 'p003', 'p004', 'p005', 'p001', 'p002'];
@@ -94,6 +94,21 @@ describe('concurrency limit per subgraph', () => {
     expect(results.every((r) => r.status === 200 && r.body.errors === undefined)).toBe(true);
     expect(products.arrived).toBe(upcs.length);
     expect(products.maxOpen).toBe(2);
+  });
+
+  it('a subgraph that stalls holds only its limit: a fetch that cannot get a slot within queueTimeout fails at once, the rest of the operation answers', async () => {
+    const s = await stack({ subgraphs: { reviews: { concurrency: 1 } }, subgraphDefaults: { queueTimeout: '100ms' } });
+    const reviews = holdRequests(s.subgraphs.reviews.server);
+    const stalled = s.query({ query: '{ product(upc: "p001") { reviews { rating } } }' });
+    await reviews.until((h) => h.arrived === 1);
+    const started = performance.now();
+    const result = await s.query({ query: '{ product(upc: "p002") { name reviews { rating } } other: product(upc: "p003") { name } }' });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(result.body.data).toEqual({ product: null, other: { name: expect.any(String) } });
+    expect(codes(result)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+    expect(reviews.arrived).toBe(1);
+    reviews.release();
+    expect((await stalled).body.errors).toBeUndefined();
   });
 });
 

@@ -722,7 +722,7 @@ describe('identity propagation through the gateway', () => {
         servicePrincipal: service,
         log,
         production: false,
-        guard: new SubgraphGuard('accounts', { concurrency: 8, failures: 0, coolDownMs: 1_000, dedup: true, log, onEvent: () => {} }),
+        guard: new SubgraphGuard('accounts', { concurrency: 8, queueTimeoutMs: 1_000, failures: 0, coolDownMs: 1_000, dedup: true, log, onEvent: () => {} }),
       });
       const user: Principal = { ...service, subject: 'u1', method: 'jwt', issuer: idp.issuer, roles: ['admin'] };
       try {

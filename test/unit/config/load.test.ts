@@ -61,15 +61,15 @@ describe('gateway config', () => {
     const config = parseConfig(minimal, { env: {} });
     expect(config.server).toEqual({ keepAliveTimeoutMs: 65_000, requestTimeoutMs: 60_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000, deadlineMs: 30_000, maxHeaderBytes: 16_384 });
     expect(config.server.headersTimeoutMs).toBeLessThanOrEqual(15_000);
-    expect(config.subgraphDefaults).toMatchObject({ concurrency: 64, breaker: { failures: 5, coolDownMs: 5_000 }, dedup: true });
-    expect(config.admission).toMatchObject({ queueTimeoutMs: 250, retryAfterMs: 1_000 });
+    expect(config.subgraphDefaults).toMatchObject({ concurrency: undefined, queueTimeoutMs: 1_000, breaker: { failures: 5, coolDownMs: 5_000 }, dedup: true });
+    expect(config.admission).toMatchObject({ queueTimeoutMs: 1_000, retryAfterMs: 1_000 });
   });
 
   it('derives the admission bound from the cores this process may use, the queue from the bound', () => {
     const derived = parseConfig(minimal, { env: {} }).admission;
-    expect(derived.maxInFlight).toBe(16 * availableParallelism());
-    expect(derived.queue).toBe(derived.maxInFlight);
-    expect(parseConfig({ ...minimal, admission: { maxInFlight: 3 } }, { env: {} }).admission).toMatchObject({ maxInFlight: 3, queue: 3 });
+    expect(derived.maxInFlight).toBe(32 * availableParallelism());
+    expect(derived.queue).toBe(4 * derived.maxInFlight);
+    expect(parseConfig({ ...minimal, admission: { maxInFlight: 3 } }, { env: {} }).admission).toMatchObject({ maxInFlight: 3, queue: 12 });
     expect(parseConfig({ ...minimal, admission: { maxInFlight: 3, queue: 0 } }, { env: {} }).admission).toMatchObject({ maxInFlight: 3, queue: 0 });
     expect(problemsOf({ ...minimal, admission: { maxInFlight: 0, queueTimeout: '0ms' } })).toEqual([
       'admission.maxInFlight: expected an integer from 1 to 100000, got number 0',

@@ -22,7 +22,8 @@ describe('config types', () => {
     expectTypeOf<GatewayConfig['admission']>().toEqualTypeOf<{ maxInFlight: number; queue: number; queueTimeoutMs: number; retryAfterMs: number }>();
     expectTypeOf<GatewayConfig['subgraphDefaults']>().toEqualTypeOf<{
       timeoutMs: number;
-      concurrency: number;
+      concurrency: number | undefined;
+      queueTimeoutMs: number;
       breaker: { failures: number; coolDownMs: number };
       dedup: boolean;
       maxConnections: number;
