@@ -67,10 +67,15 @@ export class SubgraphGuard {
   readonly #dedup: boolean;
   readonly #queueTimeoutMs: number;
   readonly #onEvent: OverloadListener;
+  readonly #now: () => number;
+  /** When a fetch last came back (answer or error): a stalled subgraph makes no progress at all. */
+  #lastProgressAt: number;
 
   constructor(name: string, options: GuardOptions) {
     this.#name = name;
     this.#queueTimeoutMs = options.queueTimeoutMs;
+    this.#now = options.now ?? Date.now;
+    this.#lastProgressAt = this.#now();
     this.#limit = new Semaphore({ max: options.concurrency, maxQueue: Number.POSITIVE_INFINITY });
     this.#dedup = options.dedup;
     this.#onEvent = options.onEvent;
@@ -119,13 +124,18 @@ export class SubgraphGuard {
       release = (await this.#limit.acquire(waiting.signal)) as Release; // the limit's queue has no bound
     } catch (error) {
       dispose();
-      pass.abandoned(); // never reached the subgraph: its breaker learns nothing
-      throw new SubgraphFetchFailed(operation?.aborted ? 'operation ended' : signal.aborted ? 'timeout' : 'busy', { cause: error });
+      const reason = operation?.aborted ? 'operation ended' : signal.aborted ? 'timeout' : 'busy';
+      // A fetch that never reached the subgraph tells its breaker nothing — unless every slot is taken and
+      // not one fetch came back while it waited: the subgraph has stalled, and the breaker should know
+      // now rather than a whole subgraph timeout later.
+      if (reason === 'busy' && this.#now() - this.#lastProgressAt >= this.#queueTimeoutMs) pass.failed();
+      else pass.abandoned();
+      throw new SubgraphFetchFailed(reason, { cause: error });
     } finally {
       waiting.dispose();
     }
     try {
-      const answer = await send(signal);
+      const answer = await send(signal).finally(() => (this.#lastProgressAt = this.#now()));
       // 5xx and 429: the subgraph is failing or shedding; any other status is an answer (docs/overload.md).
       if (answer.statusCode >= 500 || answer.statusCode === 429) pass.failed();
       else pass.succeeded();

@@ -109,6 +109,22 @@ describe('concurrency limit per subgraph', () => {
     expect(reviews.arrived).toBe(1);
     reviews.release();
     expect((await stalled).body.errors).toBeUndefined();
+    expect(s.overloadEvents.filter((e) => e.type === 'breaker')).toEqual([]); // one failure, below breaker.failures (5)
+  });
+
+  it('a subgraph that makes no progress while every slot waits opens its breaker within the slot wait, not the subgraph timeout', async () => {
+    const s = await stack({ subgraphs: { reviews: { concurrency: 1 } }, subgraphDefaults: { queueTimeout: '100ms', timeout: '30s', breaker: { failures: 2, coolDown: '30s' } } });
+    const reviews = holdRequests(s.subgraphs.reviews.server);
+    const stalled = s.query({ query: '{ product(upc: "p001") { reviews { rating } } }' });
+    await reviews.until((h) => h.arrived === 1);
+    for (const upc of ['p002', 'p003']) expect(codes(await s.query({ query: `{ product(upc: "${upc}") { reviews { rating } } }` }))).toEqual(['SUBGRAPH_UNAVAILABLE']);
+    expect(s.overloadEvents).toContainEqual({ type: 'breaker', subgraph: 'reviews', state: 'open' });
+    const started = performance.now();
+    expect(codes(await s.query({ query: '{ product(upc: "p004") { reviews { rating } } }' }))).toEqual(['SUBGRAPH_UNAVAILABLE']);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(reviews.arrived).toBe(1);
+    reviews.release();
+    await stalled;
   });
 });
 
