@@ -6,7 +6,7 @@
  * Why this is safe with identity tokens: the token minted for the shared fetch names this subgraph (`aud`),
  * this exact request (`rbh`, a hash of the body) and this principal — and all three are part of the key, so
  * every request that shares it would have sent a token with the same claims. The principal part is every
- * field of the Principal (subject, issuer, method, scopes, roles, tenant, client id and the credential's
+ * field of the Principal (its id, subject, issuer, method, scopes, roles, tenant, client id and the credential's
  * expiry, so the shared token never outlives any of the credentials it serves): two users, or one user
  * with two different sets of scopes, never share a fetch. Mutations never share (sharing.test).
  *

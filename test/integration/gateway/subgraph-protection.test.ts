@@ -24,7 +24,8 @@ afterAll(async () => {
 
 async function stack(config: StackOptions['config']): Promise<Stack> {
   const started = await startStack({
-    auth: { anonymous: true, jwt: [{ issuer: idp.issuer, jwks: idp.jwksUrl, audience: ['shop-api'], algorithms: ['ES256'] }] },
+    // principalNamespace 'shop': the shop's own accounts (subgraphs/shop), who may write reviews.
+    auth: { anonymous: true, jwt: [{ issuer: idp.issuer, jwks: idp.jwksUrl, audience: ['shop-api'], algorithms: ['ES256'], principalNamespace: 'shop' }] },
     config,
   });
   stacks.push(started);

@@ -7,6 +7,7 @@ import { ANONYMOUS, type Principal } from '../../../gateway/auth/principal.ts';
 import { FetchSharing, sharingKey } from '../../../gateway/subgraph/sharing.ts';
 
 const alice: Principal = Object.freeze({
+  id: 'jwt:https://idp.example:u1',
   subject: 'u1',
   issuer: 'https://idp.example',
   method: 'jwt',
@@ -26,7 +27,8 @@ describe('sharing key', () => {
 
   it('differs when any field of the principal differs: two users never share a fetch', () => {
     const variants: Array<Partial<Principal>> = [
-      { subject: 'u2' },
+      { subject: 'u2', id: 'jwt:https://idp.example:u2' },
+      { id: 'jwt:https://other-namespace.example:u1' },
       { issuer: 'https://other-idp.example' }, // the same subject at another issuer is another person
       { method: 'api_key' as Principal['method'] },
       { scopes: ['products:read', 'inventory:read'] },
