@@ -108,7 +108,10 @@ export class SubgraphGuard {
   /** The subgraph's answer to `send`, or a SubgraphFetchFailed. */
   fetch(call: GuardedCall, send: (signal: AbortSignal) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
     const guarded = (signal: AbortSignal | undefined) => this.#guarded(signal, call.timeoutMs, send);
-    if (!this.#dedup || call.sharingKey === undefined) return guarded(call.signal);
+    // Only a healthy subgraph's fetches are joined: joining one in flight skips the breaker and the limit,
+    // and with the breaker open or probing that fetch is likely stalled — the joiner would hold its
+    // admission slot for a whole subgraph timeout instead of failing fast (found by bench:overload).
+    if (!this.#dedup || call.sharingKey === undefined || this.#breaker.state !== 'closed') return guarded(call.signal);
     return this.#sharing.run(call.sharingKey, call.signal, guarded, () => this.#onEvent({ type: 'fetch shared', subgraph: this.#name })).catch((error: unknown) => {
       throw error instanceof SubgraphFetchFailed ? error : new SubgraphFetchFailed('operation ended', { cause: error });
     });
