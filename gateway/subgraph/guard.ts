@@ -112,9 +112,30 @@ export class SubgraphGuard {
     // and with the breaker open or probing that fetch is likely stalled — the joiner would hold its
     // admission slot for a whole subgraph timeout instead of failing fast (found by bench:overload).
     if (!this.#dedup || call.sharingKey === undefined || this.#breaker.state !== 'closed') return guarded(call.signal);
-    return this.#sharing.run(call.sharingKey, call.signal, guarded, () => this.#onEvent({ type: 'fetch shared', subgraph: this.#name })).catch((error: unknown) => {
+    return this.#shared(call.sharingKey, call.signal, guarded);
+  }
+
+  /**
+   * A joiner waits for the shared answer at most `queueTimeout`, as long as it would have waited for a
+   * slot, then makes its own fetch through the breaker and the limit: joiners take no slot, so without
+   * this bound the joiners of a stalled fetch would hold their admission slots for a whole subgraph
+   * timeout (bench:overload's stall scenario). Sharing therefore saves the fetches that answer within
+   * `queueTimeout` — which, under load, is most of them.
+   */
+  async #shared(key: string, signal: AbortSignal | undefined, guarded: (signal: AbortSignal | undefined) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    let joined: ReturnType<typeof deadlineSignal> | undefined;
+    try {
+      return await this.#sharing.run(key, signal, guarded, () => {
+        this.#onEvent({ type: 'fetch shared', subgraph: this.#name });
+        joined = deadlineSignal(signal, this.#queueTimeoutMs);
+        return joined.signal;
+      });
+    } catch (error) {
+      if (joined?.signal.aborted && !signal?.aborted) return guarded(signal);
       throw error instanceof SubgraphFetchFailed ? error : new SubgraphFetchFailed('operation ended', { cause: error });
-    });
+    } finally {
+      joined?.dispose();
+    }
   }
 
   async #guarded(operation: AbortSignal | undefined, timeoutMs: number, send: (signal: AbortSignal) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {

@@ -66,13 +66,14 @@ export class FetchSharing<T> {
   }
 
   /**
-   * `fetch`'s answer, or that of the identical fetch in flight (then `onJoin` is called). The shared
-   * fetch's signal aborts only when every caller has left — each leaves when its own `signal` aborts and
-   * gets that signal's reason at once — so a fetch never outlives the last request waiting for it.
+   * `fetch`'s answer, or that of the identical fetch in flight (then `onJoin` is called, and may return a
+   * signal the joiner waits with instead of `signal`). The shared fetch's signal aborts only when every
+   * caller has left — each leaves when its own signal aborts and gets that signal's reason at once — so a
+   * fetch never outlives the last request waiting for it.
    */
-  run(key: string, signal: AbortSignal | undefined, fetch: (signal: AbortSignal) => Promise<T>, onJoin: () => void): Promise<T> {
+  run(key: string, signal: AbortSignal | undefined, fetch: (signal: AbortSignal) => Promise<T>, onJoin: () => AbortSignal | void): Promise<T> {
     let shared = this.#inFlight.get(key);
-    if (shared) onJoin();
+    if (shared) signal = onJoin() ?? signal;
     else {
       const controller = new AbortController();
       const promise = fetch(controller.signal).finally(() => this.#forget(key, entry));

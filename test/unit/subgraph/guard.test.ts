@@ -39,4 +39,18 @@ describe('subgraph guard', () => {
     expect(await both).toEqual([{ statusCode: 200, text: '{}' }, { statusCode: 200, text: '{}' }]);
     expect(sends).toBe(1);
   });
+
+  it('a joiner waits for a shared fetch at most queueTimeout, then makes its own through the breaker and the limit', async () => {
+    const guard = new SubgraphGuard('reviews', { concurrency: 1, queueTimeoutMs: 50, failures: 5, coolDownMs: 60_000, dedup: true, log, onEvent: () => {} });
+    const call = { timeoutMs: 60_000, signal: undefined, sharingKey: 'k' };
+    void guard.fetch(call, never).catch(() => {}); // the shared fetch stalls, holding the one slot
+    const started = performance.now();
+    const outcome = await Promise.race([
+      guard.fetch(call, never).then(() => 'answered', (error: unknown) => error),
+      new Promise((resolve) => setTimeout(resolve, 2_000, 'still waiting')),
+    ]);
+    // 50 ms waiting on the shared fetch, 50 ms waiting for a slot of its own: then SUBGRAPH_UNAVAILABLE.
+    expect(outcome).toMatchObject({ reason: 'busy' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+  });
 });

@@ -64,14 +64,14 @@ describe('sharing a fetch in flight', () => {
     let fetches = 0;
     let joins = 0;
     const fetch = () => (fetches++, answer.promise);
-    const a = sharing.run('k', undefined, fetch, () => joins++);
-    const b = sharing.run('k', undefined, fetch, () => joins++);
-    const other = sharing.run('other', undefined, async () => 'other', () => joins++);
+    const a = sharing.run('k', undefined, fetch, () => void joins++);
+    const b = sharing.run('k', undefined, fetch, () => void joins++);
+    const other = sharing.run('other', undefined, async () => 'other', () => void joins++);
     answer.resolve('shared');
     expect(await Promise.all([a, b, other])).toEqual(['shared', 'shared', 'other']);
     expect([fetches, joins]).toEqual([1, 1]);
     expect(sharing.size).toBe(0);
-    await sharing.run('k', undefined, async () => (fetches++, 'again'), () => joins++);
+    await sharing.run('k', undefined, async () => (fetches++, 'again'), () => void joins++);
     expect(fetches).toBe(2);
   });
 
