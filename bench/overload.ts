@@ -68,7 +68,7 @@ async function main() {
   for (let i = 0; i < 30; i++) idle.push((await query(token, QUERIES.cross)).ms);
   const idleP50 = round(quantile(idle, 0.5));
   await load(QUERIES.cross, tokensFile, { seconds: 3, connections: 10 });
-  const normalMs = Math.max(3 * idleP50, idleP50 + 10);
+  const normalMs = Math.round(Math.max(3 * idleP50, idleP50 + 10));
   figures.idle = { p50Ms: idleP50, normalMs, rssMb: gw.rssMb(), sockets: gw.sockets() };
   log(`idle p50 ${idleP50} ms`);
 
