@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
-import { answerClientError } from '@frontdesk/kit/node-http';
 import { Agent } from 'undici';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
@@ -16,10 +15,13 @@ import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
 import { createHttpFront } from './http/front.ts';
+import { httpServerOptions, onClientError } from './http/timeouts.ts';
 import { loadIdentityKeys } from './identity/keys.ts';
 import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, loggerFor, type Logger } from './log.ts';
 import { startObservability } from './observability/index.ts';
+import type { OverloadListener } from './overload-events.ts';
+import { createSubgraphGuards } from './subgraph/guard.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
 
 export interface GatewayOptions {
@@ -30,6 +32,8 @@ export interface GatewayOptions {
   supergraphPollMs?: number;
   /** The authenticator to use instead of one built from `config.auth` (tests read its stats). */
   authenticator?: Authenticator;
+  /** Sheds, circuit breaker changes and shared fetches, as they happen (docs/overload.md), e.g. for metrics. */
+  onOverloadEvent?: OverloadListener;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -69,6 +73,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     connections: config.subgraphDefaults.maxConnections,
     maxResponseSize: config.subgraphDefaults.maxResponseBytes,
   });
+  const guardFor = createSubgraphGuards(config, log, options.onOverloadEvent, options.now);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
@@ -85,6 +90,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         servicePrincipal: servicePrincipal(config.identity.issuer),
         log,
         production: config.production,
+        guard: guardFor(name),
         ...(observability.traceHeaders ? { traceHeaders: observability.traceHeaders } : {}),
       });
       return observability.dataSource(source, { name, url: subgraphUrl });
@@ -95,12 +101,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   let draining = false;
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent: options.onOverloadEvent }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;
-  const serverOptions = { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs, maxHeaderSize: config.server.maxHeaderBytes };
-  const server: Server = createServer(serverOptions, (req, res) => {
+  const server: Server = createServer(httpServerOptions(config.server), (req, res) => {
     inflight++;
     res.once('close', () => {
       inflight--;
@@ -108,7 +113,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     });
     front(req, res);
   });
-  server.on('clientError', answerClientError);
+  server.on('clientError', onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());

@@ -81,11 +81,20 @@ export const checkIdentityKeyFiles: Check = ({ identity }, problem) => {
   });
 };
 
+/** Node refuses a `headersTimeout` above a non-zero `requestTimeout` (ERR_OUT_OF_RANGE at createServer). */
+export const checkClientTimeouts: Check = ({ server }, problem) => {
+  // An invalid requestTimeout reads as 0 and is already reported.
+  if (server.requestTimeoutMs > 0 && server.headersTimeoutMs > server.requestTimeoutMs) {
+    problem(`server.headersTimeout: ${server.headersTimeoutMs}ms is longer than server.requestTimeout (${server.requestTimeoutMs}ms), which covers the headers too; lower it or raise server.requestTimeout`);
+  }
+};
+
 export const CHECKS: readonly Check[] = [
   checkForwardHeaders,
   checkSomeoneCanCall,
   checkIssuersUnique,
   checkTokenFitsInHeaders,
+  checkClientTimeouts,
   checkKeySetTransport,
   checkDevKeys,
   checkIdentityKeyFiles,

@@ -3,20 +3,24 @@
  * GraphQL), gives the request its id, checks the envelope (method, content type), authenticates from the
  * headers alone — a refused credential costs no body read and no JSON parse — then reads and bounds the
  * body and hands the request to Apollo. Every refusal is an error of the catalogue (docs/errors.md).
+ * Operations are admitted before authentication, and run under a deadline (docs/overload.md).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { ANSWERED, isJsonContentType, parseRequestTarget, readJsonBody, sendError, sendJson, toHeaderMap, writeResponse } from '@frontdesk/kit/node-http';
+import { ANSWERED, isJsonContentType, parseRequestTarget, sendError, sendJson, toHeaderMap, writeResponse, type RequestTarget } from '@frontdesk/kit/node-http';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import { AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { OverloadListener } from '../overload-events.ts';
+import { createAdmission } from './admission.ts';
 import { requestIdOf } from './request-id.ts';
+import { operationSignal, readJsonBodyWithin } from './timeouts.ts';
 
 export interface HttpFrontOptions {
-  config: Pick<GatewayConfig, 'limits' | 'auth'>;
+  config: Pick<GatewayConfig, 'limits' | 'auth' | 'server' | 'admission'>;
   apollo: ApolloServer<GatewayContext>;
   authenticator: Authenticator;
   /** The public identity key set, served at /.well-known/jwks.json. */
@@ -26,6 +30,8 @@ export interface HttpFrontOptions {
   log: Logger;
   /** Called once the request's context is built (the access log reads its principal). */
   onContext?: (req: IncomingMessage, context: GatewayContext) => void;
+  /** Requests shed by the admission control (docs/overload.md). */
+  onOverloadEvent?: OverloadListener;
 }
 
 const GRAPHQL_PATHS = new Set(['/graphql', '/']);
@@ -34,6 +40,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { config, apollo, authenticator, log } = options;
   const jwksBody = JSON.stringify(options.jwks);
   const { bodyBytes, batchedOperations } = config.limits;
+  const admission = createAdmission(config.admission, options.onOverloadEvent);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = parseRequestTarget(req.url);
@@ -56,6 +63,18 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
     // JSON only: also what makes a cross-site form post impossible (with Apollo's CSRF preflight rule).
     if (!isJsonContentType(req.headers['content-type'])) return refuseUnread(req, res, () => sendError(res, 'UNSUPPORTED_MEDIA_TYPE'));
 
+    // Admitted before any authentication work, or 503 OVERLOADED (docs/overload.md).
+    const release = await admission.admit(res);
+    if (!release) return refuseUnread(req, res, () => admission.refuse(res));
+    try {
+      await handleOperation(req, res, target, requestId, requestLog);
+    } finally {
+      release();
+    }
+  };
+
+  const handleOperation = async (req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string, requestLog: Logger): Promise<void> => {
+    const signal = operationSignal(res, config.server.deadlineMs);
     let principal: Principal;
     try {
       principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, requestId });
@@ -66,14 +85,14 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
       return refuseUnread(req, res, () => sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers));
     }
 
-    const body = await readJsonBody(req, res, bodyBytes);
+    const body = await readJsonBodyWithin(req, res, bodyBytes, config.server.bodyTimeoutMs);
     if (body === ANSWERED) return;
     if (Array.isArray(body)) {
       if (batchedOperations === 0) return sendError(res, 'BAD_REQUEST', 'Batched requests are not accepted');
       if (body.length === 0 || body.length > batchedOperations) return sendError(res, 'BAD_REQUEST', `A batch holds 1 to ${batchedOperations} operations`);
     }
 
-    const context: GatewayContext = { requestId, principal, log: requestLog };
+    const context: GatewayContext = { requestId, principal, log: requestLog, signal };
     options.onContext?.(req, context);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers: toHeaderMap(req), search: target.search, body },

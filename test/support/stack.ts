@@ -12,6 +12,7 @@ import { createAuthenticator, type Authenticator } from '../../gateway/auth/auth
 import { generateDevKey, loadIdentityKeys, type SigningKey } from '../../gateway/identity/keys.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
+import type { OverloadEvent } from '../../gateway/overload-events.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { runSubgraph, SUBGRAPH_NAMES, type RunningSubgraph, type SubgraphName } from '../../subgraphs/shop/example.ts';
 import { createAccountsSubgraph } from '../../subgraphs/shop/accounts/index.ts';
@@ -55,6 +56,8 @@ export interface Stack {
   subgraphs: Record<SubgraphName, StackSubgraph>;
   stores: { accounts: AccountsStore; products: ProductsStore; reviews: ReviewsStore };
   logs: LogEntry[];
+  /** What the overload protection reported: sheds, breaker changes, shared fetches (docs/overload.md). */
+  overloadEvents: OverloadEvent[];
   identityIssuer: string;
   /** The gateway's identity key file (a private JWK), for a second gateway signing as this one. */
   identityKeyFile: string;
@@ -87,6 +90,7 @@ export interface StackOptions {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const examples = { accounts: createAccountsSubgraph(), products: createProductsSubgraph(), reviews: createReviewsSubgraph() };
   const logs: LogEntry[] = [];
+  const overloadEvents: OverloadEvent[] = [];
   const keyDir = mkdtempSync(join(tmpdir(), 'frontdesk-test-'));
   const identityIssuer = 'https://gateway.test';
 
@@ -114,23 +118,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     record(subgraphs[name]);
   }
 
+  // `config.subgraphs` adds to each subgraph's entry (e.g. its concurrency) beside the URL set here.
+  const { subgraphs: overrides = {}, ...rest } = (options.config ?? {}) as { subgraphs?: Record<string, Record<string, unknown>> };
   const config = parseConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       supergraph: SUPERGRAPH,
-      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { url: subgraphs[name].url }])),
+      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { url: subgraphs[name].url, ...overrides[name] }])),
       auth: options.auth ?? { anonymous: true },
       identity: { issuer: identityIssuer, keys: [{ file: keyFile }] },
       logLevel: 'debug',
       shutdownGrace: '2s',
-      ...options.config,
+      ...rest,
     },
     { env: options.env ?? {}, source: join(ROOT, 'gateway.test.yaml') },
   );
   const log = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line) as LogEntry) });
   const clock = options.now ? { now: options.now } : {};
   const authenticator = createAuthenticator(config.auth, { log, ...clock });
-  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator });
+  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator, onOverloadEvent: (event) => void overloadEvents.push(event) });
   const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
   return {
       url: `${gateway.url}/graphql`,
@@ -140,6 +146,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       subgraphs,
       stores: { accounts: examples.accounts.store, products: examples.products.store, reviews: examples.reviews.store },
       logs,
+      overloadEvents,
       identityIssuer,
       identityKeyFile: keyFile,
       async query(body, queryOptions = {}) {

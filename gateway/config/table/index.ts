@@ -3,6 +3,7 @@
  * validation (../read.ts), the config types (../types.ts), the README reference and the JSON Schema
  * (`npm run docs:config`). A new key goes in the section file it belongs to, and nowhere else.
  */
+import { admission } from './admission.ts';
 import { auth } from './auth.ts';
 import { duration, oneOf, section } from './fields.ts';
 import { identity } from './identity.ts';
@@ -17,6 +18,7 @@ export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.yaml).', {
   listen,
   server,
+  admission,
   supergraph,
   subgraphs,
   subgraphDefaults,

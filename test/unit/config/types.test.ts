@@ -11,9 +11,26 @@ import { SUPERGRAPH } from '../../support/stack.ts';
 describe('config types', () => {
   it('keep the shape the gateway reads', () => {
     expectTypeOf<GatewayConfig['listen']>().toEqualTypeOf<{ host: string; port: number }>();
-    expectTypeOf<GatewayConfig['server']>().toEqualTypeOf<{ keepAliveTimeoutMs: number; requestTimeoutMs: number; maxHeaderBytes: number }>();
-    expectTypeOf<GatewayConfig['subgraphDefaults']>().toEqualTypeOf<{ timeoutMs: number; maxConnections: number; keepAliveTimeoutMs: number; maxResponseBytes: number }>();
-    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined }>();
+    expectTypeOf<GatewayConfig['server']>().toEqualTypeOf<{
+      keepAliveTimeoutMs: number;
+      requestTimeoutMs: number;
+      headersTimeoutMs: number;
+      bodyTimeoutMs: number;
+      deadlineMs: number;
+      maxHeaderBytes: number;
+    }>();
+    expectTypeOf<GatewayConfig['admission']>().toEqualTypeOf<{ maxInFlight: number; queue: number; queueTimeoutMs: number; retryAfterMs: number }>();
+    expectTypeOf<GatewayConfig['subgraphDefaults']>().toEqualTypeOf<{
+      timeoutMs: number;
+      concurrency: number | undefined;
+      queueTimeoutMs: number;
+      breaker: { failures: number; coolDownMs: number };
+      dedup: boolean;
+      maxConnections: number;
+      keepAliveTimeoutMs: number;
+      maxResponseBytes: number;
+    }>();
+    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined; concurrency: number | undefined }>();
     expectTypeOf<GatewayConfig['limits']>().toEqualTypeOf<{ bodyBytes: number; depth: number; aliases: number; tokens: number; directives: number; cost: number; batchedOperations: number }>();
     expectTypeOf<GatewayConfig['auth']['cache']>().toEqualTypeOf<{ maxEntries: number; ttlMs: number }>();
     expectTypeOf<ClaimMapping>().toEqualTypeOf<{ subject: string; scopes: readonly string[]; roles: readonly string[]; tenant: string | undefined; clientId: readonly string[] }>();
@@ -26,7 +43,7 @@ describe('config types', () => {
     expectTypeOf<GatewayConfig['tracing']>().toEqualTypeOf<{ otlp: { endpoint: string | undefined; headers: readonly string[] }; sampler: { ratio: number } }>();
 
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
-    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs']);
+    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'admission', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs']);
     expect(config.metrics.listen.port).toBeUndefined();
     expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [] }, sampler: { ratio: 0.1 } });
     expect(config.shutdownDelayMs).toBe(5_000);
