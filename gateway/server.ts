@@ -1,14 +1,12 @@
 /**
  * startGateway assembles the rooms (docs/architecture.md) and drains them: identity keys, the
  * supergraph, the authenticator, the identity minter, the subgraph data sources, Apollo Server, and the
- * HTTP front on a node:http server.
+ * HTTP front on a node:http (or, with `listen.tls`, node:https) server.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
 import { answerClientError } from '@frontdesk/kit/node-http';
-import { Agent } from 'undici';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { servicePrincipal } from './auth/principal.ts';
@@ -20,6 +18,8 @@ import { loadIdentityKeys } from './identity/keys.ts';
 import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, createLogger, type Logger } from './log.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
+import { createFrontServer } from './tls/listener.ts';
+import { createSubgraphAgents } from './tls/subgraph-agents.ts';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -52,14 +52,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new StartupError('SUPERGRAPH_MISMATCH', `subgraphs: ${unknown.join(', ')} not in the supergraph (it has ${[...declared.keys()].join(', ')}); fix the name or recompose`);
   }
 
-  const authenticator = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock });
+  const authenticator = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, clientCertificate: config.listen.tls?.clientCert });
   const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock });
-  // maxResponseSize bounds every subgraph response, chunked ones included.
-  const dispatcher = new Agent({
-    keepAliveTimeout: config.subgraphDefaults.keepAliveTimeoutMs,
-    connections: config.subgraphDefaults.maxConnections,
-    maxResponseSize: config.subgraphDefaults.maxResponseBytes,
-  });
+  const agents = createSubgraphAgents(config);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
@@ -68,7 +63,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         name,
         url: config.subgraphs[name]?.url ?? (url as string),
         timeoutMs: config.subgraphs[name]?.timeoutMs ?? config.subgraphDefaults.timeoutMs,
-        dispatcher,
+        dispatcher: agents.for(name),
         mint,
         identityHeader: config.identity.header,
         forwardHeaders: config.forwardHeaders,
@@ -85,14 +80,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   let inflight = 0;
   let idle: (() => void) | undefined;
   const serverOptions = { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs, maxHeaderSize: config.server.maxHeaderBytes };
-  const server: Server = createServer(serverOptions, (req, res) => {
+  const { server, protocol, stopWatching } = createFrontServer(config.listen.tls, serverOptions, (req, res) => {
     inflight++;
     res.once('close', () => {
       inflight--;
       if (inflight === 0) idle?.();
     });
     front(req, res);
-  });
+  }, log);
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
@@ -102,7 +97,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    url: `${protocol}://${address.includes(':') ? `[${address}]` : address}:${port}`,
     jwks: keys.jwks,
     close() {
       closing ??= (async () => {
@@ -118,7 +113,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         server.closeAllConnections();
         await closed;
         await apollo.stop();
-        await dispatcher.close();
+        await agents.close();
+        stopWatching();
+        authenticator.close();
       })();
       return closing;
     },

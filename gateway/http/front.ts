@@ -56,7 +56,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
 
     let principal: Principal;
     try {
-      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search });
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, socket: req.socket });
     } catch (error) {
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
       requestLog[authError.code === 'AUTH_UNAVAILABLE' ? 'warn' : 'info']('authentication refused', {
