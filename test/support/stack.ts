@@ -125,7 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const log = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line) as LogEntry) });
   const clock = options.now ? { now: options.now } : {};
-  const authenticator = createAuthenticator(config.auth, { log, ...clock });
+  const authenticator = createAuthenticator(config.auth, { log, ...clock, clientCertificate: config.listen.tls?.clientCert });
   const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator });
   const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
   return {
