@@ -80,6 +80,8 @@ export interface StackOptions {
   now?: () => number;
   /** What the subgraphs trust as the gateway's JWKS. Default: the public half of the stack's key. */
   subgraphJwks?: string | JSONWebKeySet;
+  /** Per started subgraph, keys merged into its `subgraphs.<name>` config (e.g. an https front and its `tls`). */
+  subgraphConfig?: (name: SubgraphName, subgraph: StackSubgraph) => Promise<Record<string, unknown> | undefined>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -114,7 +116,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     {
       listen: { host: '127.0.0.1', port: 0 },
       supergraph: SUPERGRAPH,
-      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { url: subgraphs[name].url }])),
+      subgraphs: Object.fromEntries(
+        await Promise.all(SUBGRAPH_NAMES.map(async (name) => [name, { url: subgraphs[name].url, ...(await options.subgraphConfig?.(name, subgraphs[name])) }] as const)),
+      ),
       auth: options.auth ?? { anonymous: true },
       identity: { issuer: identityIssuer, keys: [{ file: keyFile }] },
       logLevel: 'debug',
