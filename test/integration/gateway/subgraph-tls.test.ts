@@ -27,7 +27,7 @@ async function stackWith(tls: (pki: TestPki) => Record<string, string> | undefin
     subgraphConfig: async (name, subgraph) => {
       if (name !== 'products') return undefined;
       const front = createServer({ cert: readFileSync(pki.server.cert), key: readFileSync(pki.server.key), ca: readFileSync(pki.ca.cert), requestCert: true, rejectUnauthorized: true }, (req, res) => {
-        presented.push((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
+        presented.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? ''));
         subgraph.server.emit('request', req, res);
       });
       await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
