@@ -3,7 +3,7 @@
  * API keys, client certificates. Each is a module of the authenticator chain (gateway/auth/methods/).
  */
 import { CLAIM_LIMITS } from '@frontdesk/kit/contract';
-import { duration, list, oneOf, path, section, string, url } from './fields.ts';
+import { duration, list, oneOf, optionalSection, path, section, string, url } from './fields.ts';
 
 const claimList = (defaults: readonly string[], doc: string) => list(string({ doc: 'claim name' }), { default: defaults, single: true, doc });
 
@@ -52,7 +52,7 @@ export const introspection = list(introspectionIssuer, {
   doc: 'authorization servers whose opaque (non-JWS) bearer tokens are introspected; at most one (an opaque token names no issuer)',
 });
 
-export const apiKeys = section(
+export const apiKeys = optionalSection(
   'API keys `fd_<id>_<secret>` (README "API keys"); `npm run apikey` manages the file.',
   {
     file: path({ defaultText: 'off', doc: 'the key store (YAML, hashes only); reloaded within a second of a change' }),

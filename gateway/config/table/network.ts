@@ -1,8 +1,8 @@
 /** Config table: where the gateway listens, how it holds client and subgraph connections. */
-import { duration, integer, list, map, oneOf, path, section, string, url } from './fields.ts';
+import { duration, integer, list, map, oneOf, optionalSection, path, section, string, url } from './fields.ts';
 
 /** HTTPS for clients; with `clientCa`, client certificates are requested and checked by the gateway itself. */
-const listenTls = section(
+const listenTls = optionalSection(
   'HTTPS and mutual TLS (README "HTTPS and client certificates"); absent: plain HTTP.',
   {
     cert: path({ defaultText: 'off (plain HTTP)', mustExist: 'point it at a PEM certificate chain', doc: 'PEM certificate chain; reloaded when it changes (rotation without restart)' }),
@@ -23,7 +23,7 @@ const listenTls = section(
 
 /** TLS towards a subgraph: whom to trust, and the client certificate the gateway presents (mTLS). */
 const subgraphTls = (doc: string) =>
-  section(
+  optionalSection(
     doc,
     {
       ca: path({ defaultText: "Node's CA store", mustExist: 'point it at a PEM CA bundle', doc: 'PEM CA bundle the subgraph\'s certificate must chain to' }),
