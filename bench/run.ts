@@ -14,6 +14,8 @@
  * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk.
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
  * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
+ * Then the credential scenarios (bench/credentials.ts), frontdesk against itself: introspection-cached,
+ * api-key, https-mtls (a second frontdesk, HTTPS with client certificates, also on core 0).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -24,6 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
+import { setupCredentials, type CredentialSetup } from './credentials.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -32,7 +35,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
-const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114 };
+const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114, frontdeskTls: 4115 };
 const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1';
 const GATEWAYS = OBSERVABILITY ? (['baseline', 'frontdesk', 'observed'] as const) : (['baseline', 'frontdesk'] as const);
 type Gateway = (typeof GATEWAYS)[number];
@@ -129,6 +132,7 @@ async function setup() {
     .replace('127.0.0.1:4003', `127.0.0.1:${PORTS.reviews}`);
   const supergraphFile = join(dir, 'supergraph.graphql');
   writeFileSync(supergraphFile, supergraph);
+  const credentials = await setupCredentials(dir, TOKEN_POOL, { supergraphFile, idpJwks, identityKey: join(dir, 'identity-key.json'), port: PORTS.frontdeskTls });
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
     config,
@@ -143,7 +147,7 @@ auth:
       audience: [shop-api]
       algorithms: [ES256]
       typ: at+jwt
-identity:
+${credentials.authYaml}identity:
   issuer: https://gateway.bench
   keys: [{ file: ${join(dir, 'identity-key.json')} }]
 `,
@@ -161,11 +165,11 @@ tracing:
   );
   const tokensFile = join(dir, 'tokens.json');
   writeFileSync(tokensFile, JSON.stringify(tokens));
-  return { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig };
+  return { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig, credentials };
 }
 
-async function load(url: string, query: string, tokensFile: string, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
-  const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile], {});
+async function load(url: string, query: string, tokensFile: string, seconds: number, options?: object): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
+  const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile, ...(options ? [JSON.stringify(options)] : [])], {});
   const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; requests: number; non2xx: number; errors: number; timeouts: number };
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
   return result;
@@ -189,7 +193,7 @@ const median = (values: number[]) => {
 
 async function main() {
   const started = Date.now();
-  const { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig } = await setup();
+  const { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig, credentials } = await setup();
   const subgraphEnv = { BENCH_GATEWAY_ISSUER: 'https://gateway.bench', BENCH_GATEWAY_JWKS: gatewayJwks };
   await Promise.all(
     (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
@@ -198,7 +202,8 @@ async function main() {
   const frontdesk = spawnPinned(0, ['gateway/main.ts', '--config', config], {});
   const observed = OBSERVABILITY ? spawnPinned(0, ['gateway/main.ts', '--config', observedConfig], {}) : undefined;
   const telemetry = OBSERVABILITY ? await startTelemetrySinks() : undefined;
-  await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk), ...(observed ? [firstJsonLine(observed)] : [])]);
+  const frontdeskTls = spawnPinned(0, ['gateway/main.ts', '--config', credentials.tlsConfig], {});
+  await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk), firstJsonLine(frontdeskTls), ...(observed ? [firstJsonLine(observed)] : [])]);
   const gateways: Record<Gateway, string> = {
     baseline: `http://127.0.0.1:${PORTS.baseline}/`,
     frontdesk: `http://127.0.0.1:${PORTS.frontdesk}/graphql`,
@@ -262,6 +267,7 @@ async function main() {
       ...(o ? { observed: o, observedVsFrontdesk: ratio(o, f), observedVsBaseline: ratio(o, b) } : {}),
     };
   });
+  const credentialTable = await credentialScenarios(gateways.frontdesk, tokensFile, credentials);
   const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid), ...(observed ? { observedPeakRssMb: peakRssMb(observed.pid) } : {}) };
 
   const line = (cells: string[]) => `${cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' ')}\n`;
@@ -282,9 +288,16 @@ async function main() {
     process.stdout.write(`\nobserved: ${telemetry.spans} spans received over OTLP/HTTP, ${telemetry.scrapes} /metrics scrapes\n`);
     telemetry.stop();
   }
+  process.stdout.write(`\ncredentials, frontdesk against itself (ratio = B/A)\n\n`);
+  process.stdout.write(line(['scenario', 'variant', 'req/s', 'p50 ms', 'p99 ms']));
+  for (const row of credentialTable) {
+    process.stdout.write(line([row.scenario, `A ${row.a.label}`, String(row.a.rps), String(row.a.p50), String(row.a.p99)]));
+    process.stdout.write(line(['', `B ${row.b.label}`, String(row.b.rps), String(row.b.p50), String(row.b.p99)]));
+    process.stdout.write(line(['', 'ratio', `${row.ratio.rps}x`, `${row.ratio.p50}x`, `${row.ratio.p99}x`]));
+  }
   process.stdout.write(`\npeak RSS: ${Object.entries(memory).map(([k, v]) => `${k.replace('PeakRssMb', '')} ${v} MB`).join(', ')}; took ${Math.round((Date.now() - started) / 1000)} s\n`);
   mkdirSync(join(OUT, '..'), { recursive: true });
-  writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, memory, raw: results }, null, 2)}\n`);
+  writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, credentials: credentialTable, memory, raw: results }, null, 2)}\n`);
   process.stdout.write(`results: ${OUT}\n`);
 }
 
@@ -327,6 +340,48 @@ async function startTelemetrySinks(): Promise<{ readonly spans: number; readonly
       receiver.closeAllConnections();
     },
   };
+}
+
+interface Variant {
+  label: string;
+  url: string;
+  file: string;
+  options?: object;
+}
+
+/** Each credential scenario: A and B alternating over rounds after a warm-up (which fills the caches). */
+async function credentialScenarios(frontdeskUrl: string, tokensFile: string, credentials: CredentialSetup) {
+  const jwt: Variant = { label: 'jwt', url: frontdeskUrl, file: tokensFile };
+  const scenarios: Array<{ scenario: string; query: string; a: Variant; b: Variant }> = [
+    { scenario: 'introspection-cached', query: QUERIES['single-subgraph'], a: jwt, b: { label: 'introspected', url: frontdeskUrl, file: credentials.opaqueFile } },
+    { scenario: 'api-key', query: QUERIES['single-subgraph'], a: jwt, b: { label: 'api key', url: frontdeskUrl, file: credentials.apiKeysFile, options: { header: 'x-api-key', prefix: '' } } },
+    {
+      scenario: 'https-mtls',
+      query: QUERIES['cross-subgraph'],
+      a: { label: 'http jwt', url: frontdeskUrl, file: tokensFile },
+      b: { label: 'https mtls', url: `https://127.0.0.1:${PORTS.frontdeskTls}/graphql`, file: credentials.noneFile, options: { tls: credentials.tls } },
+    },
+  ];
+  const rows = [];
+  for (const { scenario, query, a, b } of scenarios) {
+    if (ONLY && !ONLY.includes(scenario)) continue;
+    const runs: Record<'a' | 'b', Array<{ rps: number; p50: number; p99: number }>> = { a: [], b: [] };
+    for (const variant of [a, b]) await load(variant.url, query, variant.file, 2, variant.options); // warm-up: every cache filled
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)) {
+        const variant = side === 'a' ? a : b;
+        const result = await load(variant.url, query, variant.file, DURATION, variant.options);
+        runs[side].push({ rps: result.rps, p50: result.p50, p99: result.p99 });
+        process.stderr.write(`  ${scenario} round ${round + 1} ${variant.label}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+      }
+    }
+    const summary = (side: 'a' | 'b') => ({ rps: Math.round(median(runs[side].map((r) => r.rps))), p50: median(runs[side].map((r) => r.p50)), p99: median(runs[side].map((r) => r.p99)) });
+    const sa = summary('a');
+    const sb = summary('b');
+    rows.push({ scenario, a: { label: a.label, ...sa }, b: { label: b.label, ...sb }, ratio: { rps: +(sb.rps / sa.rps).toFixed(3), p50: +(sb.p50 / sa.p50).toFixed(3), p99: +(sb.p99 / sa.p99).toFixed(3) }, raw: runs });
+  }
+  credentials.introspection.close();
+  return rows;
 }
 
 function currentRssMb(pid: number | undefined): number | undefined {

@@ -35,6 +35,8 @@ export class AuthError extends Error {
   readonly bearerError: BearerError | undefined;
   readonly description: string;
   readonly reason: string;
+  /** The authentication method whose credential was refused, when one was chosen (for the audit log). */
+  method: string | undefined;
   constructor(
     code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE',
     init: { bearerError?: BearerError; description: string; reason: string; cause?: unknown },

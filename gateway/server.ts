@@ -1,13 +1,11 @@
 /**
  * startGateway assembles the rooms (docs/architecture.md) and drains them: identity keys, the
  * supergraph, the authenticator, the identity minter, the subgraph data sources, Apollo Server, and the
- * HTTP front on a node:http server.
+ * HTTP front on a node:http (or, with `listen.tls`, node:https) server.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
-import { Agent } from 'undici';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { servicePrincipal } from './auth/principal.ts';
@@ -23,6 +21,8 @@ import { startObservability } from './observability/index.ts';
 import type { OverloadListener } from './overload-events.ts';
 import { createSubgraphGuards } from './subgraph/guard.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
+import { createFrontServer } from './tls/listener.ts';
+import { createSubgraphAgents } from './tls/subgraph-agents.ts';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -65,14 +65,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const observability = await startObservability(config, log);
   const keySetHook = observability.onKeySetFetch ? { onKeySetFetch: observability.onKeySetFetch } : {};
-  const authenticator = observability.authenticator(options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook }));
+  const authenticator = observability.authenticator(
+    options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert }),
+  );
   const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
-  // maxResponseSize bounds every subgraph response, chunked ones included.
-  const dispatcher = new Agent({
-    keepAliveTimeout: config.subgraphDefaults.keepAliveTimeoutMs,
-    connections: config.subgraphDefaults.maxConnections,
-    maxResponseSize: config.subgraphDefaults.maxResponseBytes,
-  });
+  const agents = createSubgraphAgents(config);
   const guardFor = createSubgraphGuards(config, log, options.onOverloadEvent, options.now);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
@@ -83,7 +80,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         name,
         url: subgraphUrl,
         timeoutMs: config.subgraphs[name]?.timeoutMs ?? config.subgraphDefaults.timeoutMs,
-        dispatcher,
+        dispatcher: agents.for(name),
         mint,
         identityHeader: config.identity.header,
         forwardHeaders: config.forwardHeaders,
@@ -105,27 +102,29 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   );
   let inflight = 0;
   let idle: (() => void) | undefined;
-  const server: Server = createServer(httpServerOptions(config.server), (req, res) => {
+  const { server, protocol, stopWatching } = createFrontServer(config.listen.tls, httpServerOptions(config.server), (req, res) => {
     inflight++;
     res.once('close', () => {
       inflight--;
       if (inflight === 0) idle?.();
     });
     front(req, res);
-  });
+  }, log);
   server.on('clientError', onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
   }).catch(async (error: unknown) => {
-    await Promise.all([apollo.stop(), dispatcher.close(), observability.close()]);
+    await Promise.all([apollo.stop(), agents.close(), observability.close()]);
+    stopWatching();
+    authenticator.close();
     throw error;
   });
   const { address, port } = server.address() as AddressInfo;
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    url: `${protocol}://${address.includes(':') ? `[${address}]` : address}:${port}`,
     jwks: keys.jwks,
     metricsUrl: observability.metricsUrl,
     close(closeOptions = {}) {
@@ -146,8 +145,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         server.closeAllConnections();
         await closed;
         await apollo.stop();
-        await dispatcher.close();
+        await agents.close();
         await observability.close();
+        stopWatching();
+        authenticator.close();
       })();
       return closing;
     },

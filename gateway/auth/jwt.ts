@@ -10,6 +10,7 @@ import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type Ke
 import type { JwtIssuerConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { boundCertificateOf } from './certificate-binding.ts';
 import { createDiscoveredKeySet } from './discovery.ts';
 import { principalFromClaims, type Principal } from './principal.ts';
 
@@ -19,6 +20,8 @@ export interface VerifiedToken {
   principal: Principal;
   /** exp, in milliseconds since the epoch. */
   expiresAtMs: number;
+  /** RFC 8705 `cnf.x5t#S256`: the client certificate the token is bound to. */
+  boundCertificate?: string;
 }
 
 export interface JwtVerifier {
@@ -84,7 +87,9 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       if (exp * 1000 - issuedAt > config.maxLifetimeMs) {
         throw AuthError.invalidToken(`token lifetime ${Math.round((exp * 1000 - issuedAt) / 1000)}s exceeds maxLifetime`);
       }
-      return { principal: principalFromClaims(payload as Record<string, unknown>, config), expiresAtMs: exp * 1000 };
+      const principal = principalFromClaims(payload as Record<string, unknown>, config);
+      const boundCertificate = boundCertificateOf(payload.cnf);
+      return boundCertificate === undefined ? { principal, expiresAtMs: exp * 1000 } : { principal, expiresAtMs: exp * 1000, boundCertificate };
     },
   };
 }

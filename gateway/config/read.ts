@@ -157,6 +157,22 @@ export function isHttpUrl(text: string): boolean {
   }
 }
 
+/**
+ * True for a plain http URL to a host beyond loopback: what travels over it (keys, tokens) can be read or
+ * swapped by anyone on the path. Loopback never leaves the host (a sidecar, the local stack).
+ */
+export function isPlainHttpBeyondLoopback(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false; // already reported as not a URL
+  }
+  if (url.protocol !== 'http:') return false;
+  // WHATWG URL parsing normalises IPv4 forms (127.1, 0x7f.0.0.1) to dotted decimal.
+  return !(url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname));
+}
+
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';

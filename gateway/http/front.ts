@@ -77,7 +77,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
     const signal = operationSignal(res, config.server.deadlineMs);
     let principal: Principal;
     try {
-      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, requestId });
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, socket: req.socket, requestId });
     } catch (error) {
       // The refusal's reason goes to the audit stream (gateway/observability/auth.ts), never to the client.
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);

@@ -54,7 +54,7 @@ export function observeAuthenticator(inner: Authenticator, options: AuthObserver
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
       const result = resultOf(authError);
       const token = tokenFacts(request, options.maxTokenBytes);
-      const method = token === undefined ? 'none' : token.malformed ? 'malformed' : 'jwt';
+      const method = authError.method ?? (token === undefined ? 'none' : token.malformed ? 'malformed' : 'jwt');
       audit[result === 'unavailable' ? 'warn' : 'info']('authentication refused', {
         ...context(request),
         result,
@@ -73,6 +73,9 @@ export function observeAuthenticator(inner: Authenticator, options: AuthObserver
   return {
     jwt: inner.jwt,
     stats: inner.stats,
+    introspection: inner.introspection,
+    apiKeys: inner.apiKeys,
+    close: () => inner.close(),
     async authenticate(request) {
       if (!tracer) {
         const outcome = await decide(request);

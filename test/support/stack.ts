@@ -85,6 +85,8 @@ export interface StackOptions {
   now?: () => number;
   /** What the subgraphs trust as the gateway's JWKS. Default: the public half of the stack's key. */
   subgraphJwks?: string | JSONWebKeySet;
+  /** Per started subgraph, keys merged into its `subgraphs.<name>` config (e.g. an https front and its `tls`). */
+  subgraphConfig?: (name: SubgraphName, subgraph: StackSubgraph) => Promise<Record<string, unknown> | undefined>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -124,7 +126,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     {
       listen: { host: '127.0.0.1', port: 0 },
       supergraph: SUPERGRAPH,
-      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { url: subgraphs[name].url, ...overrides[name] }])),
+      subgraphs: Object.fromEntries(
+        await Promise.all(SUBGRAPH_NAMES.map(async (name) => [name, { url: subgraphs[name].url, ...overrides[name], ...(await options.subgraphConfig?.(name, subgraphs[name])) }] as const)),
+      ),
       auth: options.auth ?? { anonymous: true },
       identity: { issuer: identityIssuer, keys: [{ file: keyFile }] },
       logLevel: 'debug',
@@ -135,7 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const log = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line) as LogEntry) });
   const clock = options.now ? { now: options.now } : {};
-  const authenticator = createAuthenticator(config.auth, { log, ...clock });
+  const authenticator = createAuthenticator(config.auth, { log, ...clock, clientCertificate: config.listen.tls?.clientCert });
   const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator, onOverloadEvent: (event) => void overloadEvents.push(event) });
   const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
   return {

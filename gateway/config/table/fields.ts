@@ -89,6 +89,8 @@ export interface SectionField<T = unknown> extends Common<T> {
   readonly fields: Readonly<Record<string, Field>>;
   /** Turns the read fields into the config object's shape, checking what spans several keys of the section. */
   readonly finish?: (read: never, context: FinishContext) => T;
+  /** Absent means off (`listen.tls`): `gateway check` omits it rather than showing its defaults. */
+  readonly optional?: boolean;
 }
 
 export type Field<T = unknown> =
@@ -187,4 +189,13 @@ export function section<const F extends Readonly<Record<string, Field>>>(doc: st
 export function section<const F extends Readonly<Record<string, Field>>, T>(doc: string, fields: F, finish: (read: SectionOutput<F>, context: FinishContext) => T): SectionField<T>;
 export function section(doc: string, fields: Readonly<Record<string, Field>>, finish?: (read: never, context: FinishContext) => unknown): SectionField {
   return finish ? { kind: 'section', doc, fields, finish } : { kind: 'section', doc, fields };
+}
+
+/** A section whose absence turns a feature off: `finish` returns undefined for it. */
+export function optionalSection<const F extends Readonly<Record<string, Field>>, T>(
+  doc: string,
+  fields: F,
+  finish: (read: SectionOutput<F>, context: FinishContext) => T | undefined,
+): SectionField<T | undefined> {
+  return { kind: 'section', doc, fields, finish, optional: true } as SectionField<T | undefined>;
 }

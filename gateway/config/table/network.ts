@@ -1,9 +1,45 @@
 /** Config table: where the gateway listens, how it holds client and subgraph connections. */
-import { boolean, duration, integer, list, map, path, section, string, url } from './fields.ts';
+import { boolean, duration, integer, list, map, oneOf, optionalSection, path, section, string, url } from './fields.ts';
+
+/** HTTPS for clients; with `clientCa`, client certificates are requested and checked by the gateway itself. */
+const listenTls = optionalSection(
+  'HTTPS and mutual TLS (README "HTTPS and client certificates"); absent: plain HTTP.',
+  {
+    cert: path({ defaultText: 'off (plain HTTP)', mustExist: 'point it at a PEM certificate chain', doc: 'PEM certificate chain; reloaded when it changes (rotation without restart)' }),
+    key: path({ defaultText: 'off', mustExist: 'point it at the PEM private key', doc: 'PEM private key of `cert`; reloaded with it' }),
+    clientCa: path({ defaultText: 'none', mustExist: 'point it at a PEM CA bundle', doc: 'PEM CA bundle client certificates must chain to; set: a certificate is requested (never a TLS alert: failures are JSON 401s)' }),
+    clientCert: oneOf(['optional', 'required'] as const, { default: 'optional', doc: '`required`: a request without a valid client certificate is a 401' }),
+  },
+  ({ cert, key, clientCa, clientCert }, { key: at, problem }) => {
+    if ((cert === undefined) !== (key === undefined)) problem(`${at}: give both cert and key, or neither`);
+    if (cert === undefined || key === undefined) {
+      if (clientCa !== undefined) problem(`${at}.clientCa: client certificates need HTTPS; set ${at}.cert and ${at}.key`);
+      return undefined;
+    }
+    if (clientCert === 'required' && clientCa === undefined) problem(`${at}.clientCert: "required" needs ${at}.clientCa`);
+    return { cert, key, clientCa, clientCert };
+  },
+);
+
+/** TLS towards a subgraph: whom to trust, and the client certificate the gateway presents (mTLS). */
+const subgraphTls = (doc: string) =>
+  optionalSection(
+    doc,
+    {
+      ca: path({ defaultText: "Node's CA store", mustExist: 'point it at a PEM CA bundle', doc: 'PEM CA bundle the subgraph\'s certificate must chain to' }),
+      cert: path({ defaultText: 'none', mustExist: 'point it at a PEM certificate', doc: 'PEM client certificate the gateway presents (mutual TLS)' }),
+      key: path({ defaultText: 'none', mustExist: 'point it at a PEM private key', doc: 'PEM private key of `cert`' }),
+    },
+    ({ ca, cert, key }, { key: at, problem }) => {
+      if ((cert === undefined) !== (key === undefined)) problem(`${at}: give both cert and key, or neither`);
+      return ca === undefined && cert === undefined && key === undefined ? undefined : { ca, cert, key };
+    },
+  );
 
 export const listen = section('Where the gateway accepts requests.', {
   host: string({ default: '127.0.0.1', doc: 'address to bind' }),
   port: integer({ default: 4000, min: 0, max: 65_535, doc: 'TCP port (0: any free port)' }),
+  tls: listenTls,
 });
 
 /** Node's HTTP server options; the defaults are what the gateway has always used. */
@@ -59,6 +95,7 @@ export const subgraphs = map(
     url: url({ defaultText: "the supergraph's routing URL", doc: 'override per subgraph; an unknown name fails at boot' }),
     timeout: duration({ defaultText: '`subgraphDefaults.timeout`', min: '1ms', doc: 'per-subgraph request timeout' }),
     concurrency: integer({ defaultText: '`subgraphDefaults.concurrency`', min: 1, max: 10_000, doc: 'per-subgraph limit of fetches in flight' }),
+    tls: subgraphTls('TLS to this subgraph (https URLs), replacing `subgraphDefaults.tls`.'),
   }),
   { doc: 'overrides of the supergraph routing, by subgraph name' },
 );
@@ -108,6 +145,7 @@ export const subgraphDefaults = section('How every subgraph is called.', {
     unit: 'bytes',
     doc: 'largest subgraph response, chunked ones included; a larger one fails that subgraph call',
   }),
+  tls: subgraphTls('TLS to https subgraphs: trusted CA and the client certificate the gateway presents.'),
 });
 
 export const forwardHeaders = list(string({ lowerCase: true, doc: 'header name' }), {

@@ -8,9 +8,15 @@ import { parseConfig } from '../../../gateway/config/load.ts';
 import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
 import { SUPERGRAPH } from '../../support/stack.ts';
 
+type SubgraphTls = { ca: string | undefined; cert: string | undefined; key: string | undefined };
+
 describe('config types', () => {
   it('keep the shape the gateway reads', () => {
-    expectTypeOf<GatewayConfig['listen']>().toEqualTypeOf<{ host: string; port: number }>();
+    expectTypeOf<GatewayConfig['listen']>().toEqualTypeOf<{
+      host: string;
+      port: number;
+      tls: { cert: string; key: string; clientCa: string | undefined; clientCert: 'optional' | 'required' } | undefined;
+    }>();
     expectTypeOf<GatewayConfig['server']>().toEqualTypeOf<{
       keepAliveTimeoutMs: number;
       requestTimeoutMs: number;
@@ -29,8 +35,9 @@ describe('config types', () => {
       maxConnections: number;
       keepAliveTimeoutMs: number;
       maxResponseBytes: number;
+      tls: SubgraphTls | undefined;
     }>();
-    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined; concurrency: number | undefined }>();
+    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined; concurrency: number | undefined; tls: SubgraphTls | undefined }>();
     expectTypeOf<GatewayConfig['limits']>().toEqualTypeOf<{ bodyBytes: number; depth: number; aliases: number; tokens: number; directives: number; cost: number; batchedOperations: number }>();
     expectTypeOf<GatewayConfig['auth']['cache']>().toEqualTypeOf<{ maxEntries: number; ttlMs: number }>();
     expectTypeOf<ClaimMapping>().toEqualTypeOf<{ subject: string; scopes: readonly string[]; roles: readonly string[]; tenant: string | undefined; clientId: readonly string[] }>();
