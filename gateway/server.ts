@@ -70,7 +70,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   );
   const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
   const agents = createSubgraphAgents(config);
-  const guardFor = createSubgraphGuards(config, log, options.onOverloadEvent, options.now);
+  const onOverloadEvent = bothListeners(options.onOverloadEvent, observability.onOverloadEvent);
+  const guardFor = createSubgraphGuards(config, log, onOverloadEvent, options.now);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
@@ -98,7 +99,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   let draining = false;
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent: options.onOverloadEvent }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;
@@ -152,5 +153,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       })();
       return closing;
     },
+  };
+}
+
+/** The embedder's overload listener and the metrics', either or both. */
+function bothListeners(a: OverloadListener | undefined, b: OverloadListener | undefined): OverloadListener | undefined {
+  if (!a || !b) return a ?? b;
+  return (event) => {
+    a(event);
+    b(event);
   };
 }

@@ -10,6 +10,7 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import type { IdentityMinter } from '../identity/mint.ts';
 import type { Logger } from '../log.ts';
+import type { OverloadListener } from '../overload-events.ts';
 import { observeAuthenticator } from './auth.ts';
 import { startMetricsListener } from './metrics-listener.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
@@ -23,6 +24,8 @@ export interface Observability {
   readonly metricsUrl: string | undefined;
   /** The key sets' onFetch hook (key set and discovery fetches), when metrics are on. */
   readonly onKeySetFetch: ((issuer: string, ok: boolean) => void) | undefined;
+  /** The overload protection's events (sheds, breaker states, shared fetches), when metrics are on. */
+  readonly onOverloadEvent: OverloadListener | undefined;
   /** The data source's hook that writes the active trace context into a subgraph request, when tracing is on. */
   readonly traceHeaders: ((headers: Record<string, string>) => void) | undefined;
   authenticator(inner: Authenticator): Authenticator;
@@ -59,6 +62,7 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
     requests: createRequestObserver({ log, ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) }),
     metricsUrl: listener?.url,
     onKeySetFetch: metrics ? (issuer, ok) => metrics.keySetFetch(issuer, ok) : undefined,
+    onOverloadEvent: metrics ? (event) => metrics.overload(event) : undefined,
     traceHeaders: tracer ? injectTraceContext : undefined,
     authenticator(inner) {
       authStats = inner.stats;

@@ -5,9 +5,11 @@
  * supergraph). Nothing a client sends becomes a label: an issuer that is not configured is `other`.
  *
  * Instruments are fed through small hooks (the request wrapper, the authenticator wrapper, the data
- * source and minter wrappers, the key sets' onFetch); with metrics off none of them is installed.
+ * source and minter wrappers, the key sets' onFetch, the overload events); with metrics off none of them is
+ * installed.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BreakerState, OverloadEvent } from '../overload-events.ts';
 
 export type RequestOutcome = 'ok' | 'partial' | 'refused' | 'rejected' | 'unavailable' | 'error';
 export type AuthResult = 'accepted' | 'anonymous' | 'missing' | 'invalid' | 'expired' | 'unavailable';
@@ -25,6 +27,8 @@ export interface GatewayMetrics {
   keySetFetch(issuer: string, ok: boolean): void;
   identityTokenMinted(subgraph: string): void;
   subgraphFetch(subgraph: string, result: SubgraphResult, seconds: number): void;
+  /** What the overload protection reports (gateway/overload-events.ts): sheds, breaker states, shared fetches. */
+  overload(event: OverloadEvent): void;
 }
 
 export interface MetricsOptions {
@@ -33,6 +37,8 @@ export interface MetricsOptions {
   /** Read at scrape time: the authenticator's cache counters (no work on the request path). */
   authStats?: { readonly verifications: number; readonly cacheHits: number };
 }
+
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 
 export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const registry = new Registry();
@@ -99,7 +105,26 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     buckets: LATENCY_BUCKETS,
     registers,
   });
+  const shed = new Counter({
+    name: 'frontdesk_requests_shed_total',
+    help: 'Operations refused 503 OVERLOADED by the admission control, by reason (queue full, queue timeout)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const breaker = new Gauge({
+    name: 'frontdesk_subgraph_breaker_state',
+    help: "A subgraph's circuit breaker: 1 for its current state (closed, open, half-open), 0 for the others",
+    labelNames: ['subgraph', 'state'] as const,
+    registers,
+  });
+  const shared = new Counter({
+    name: 'frontdesk_subgraph_fetches_shared_total',
+    help: 'Subgraph fetches a request did not make because an identical in-flight fetch of the same principal answered it',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
   // Known label sets start at zero, so a dashboard's rate() sees the first failure.
+  for (const reason of ['queue full', 'queue timeout']) shed.inc({ reason }, 0);
   for (const result of ['hit', 'miss']) cacheLookups.inc({ result }, 0);
 
   return {
@@ -122,6 +147,11 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     },
     subgraphFetch(subgraph, result, seconds) {
       subgraphDuration.observe({ subgraph, result }, seconds);
+    },
+    overload(event) {
+      if (event.type === 'shed') shed.inc({ reason: event.reason });
+      else if (event.type === 'fetch shared') shared.inc({ subgraph: event.subgraph });
+      else for (const state of BREAKER_STATES) breaker.set({ subgraph: event.subgraph, state }, state === event.state ? 1 : 0);
     },
   };
 }

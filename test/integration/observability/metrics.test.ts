@@ -123,3 +123,24 @@ describe('metrics off (the default)', () => {
     }
   });
 });
+
+describe('overload protection on /metrics', () => {
+  it("a subgraph's circuit breaker state is exported as it changes", async () => {
+    const own = await startStack();
+    const gateway = await startObservedGateway(own, {
+      metrics: { listen: { host: '127.0.0.1', port: 0 } },
+      subgraphDefaults: { breaker: { failures: 2, coolDown: '30s' } },
+    });
+    try {
+      await own.subgraphs.accounts.close(); // accounts refuses connections from now on
+      for (let i = 0; i < 2; i++) expect((await gateway.query({ query: '{ user(id: "u2") { username } }' })).status).toBe(200);
+      const samples = parseMetrics(await (await fetch(gateway.gateway.metricsUrl as string)).text());
+      expect(sample(samples, 'frontdesk_subgraph_breaker_state', { subgraph: 'accounts', state: 'open' })).toBe(1);
+      expect(sample(samples, 'frontdesk_subgraph_breaker_state', { subgraph: 'accounts', state: 'closed' })).toBe(0);
+      expect(sample(samples, 'frontdesk_requests_shed_total', { reason: 'queue full' })).toBe(0);
+    } finally {
+      await gateway.gateway.close();
+      await own.close().catch(() => {});
+    }
+  });
+});
