@@ -8,7 +8,8 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_CONNECTIONS
  * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path),
- * BENCH_ONLY (comma-separated scenario names; default all).
+ * BENCH_ONLY (comma-separated scenario names; default all), BENCH_CHART (PNG chart of the table, bench/chart.ts;
+ * default docs/img/bench.png, or beside BENCH_OUT for a BENCH_ONLY run).
  * BENCH_OBSERVABILITY=1 (`npm run bench:observability`) adds a third gateway, **observed**: the same
  * frontdesk config plus Prometheus metrics (scraped every 5 s, as Prometheus would) and tracing at a 10 %
  * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk.
@@ -27,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
 import { setupCredentials, type CredentialSetup } from './credentials.ts';
+import { writeBenchChart } from './chart.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -34,6 +36,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
+// The chart of the table (bench/chart.ts); a BENCH_ONLY run writes it beside BENCH_OUT, not over the docs' one.
+const CHART = process.env.BENCH_CHART ?? (process.env.BENCH_ONLY ? OUT.replace(/(\.json)?$/, '.png') : join(ROOT, 'docs/img/bench.png'));
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
 const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114, frontdeskTls: 4115 };
 const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1';
@@ -297,8 +301,9 @@ async function main() {
   }
   process.stdout.write(`\npeak RSS: ${Object.entries(memory).map(([k, v]) => `${k.replace('PeakRssMb', '')} ${v} MB`).join(', ')}; took ${Math.round((Date.now() - started) / 1000)} s\n`);
   mkdirSync(join(OUT, '..'), { recursive: true });
-  writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, credentials: credentialTable, memory, raw: results }, null, 2)}\n`);
-  process.stdout.write(`results: ${OUT}\n`);
+  const output = { date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, credentials: credentialTable, memory, raw: results };
+  writeFileSync(OUT, `${JSON.stringify(output, null, 2)}\n`);
+  process.stdout.write(`results: ${OUT}\nchart: ${writeBenchChart(output, CHART)}\n`);
 }
 
 /**
