@@ -15,8 +15,10 @@ import { servicePrincipal } from './auth/principal.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
+import { createBrowserFront } from './http/browser.ts';
 import { createHttpFront } from './http/front.ts';
 import { loadIdentityKeys } from './identity/keys.ts';
+import type { SessionStore } from './session/store.ts';
 import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, createLogger, type Logger } from './log.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
@@ -29,6 +31,8 @@ export interface GatewayOptions {
   supergraphPollMs?: number;
   /** The authenticator to use instead of one built from `config.auth` (tests read its stats). */
   authenticator?: Authenticator;
+  /** Where cookie sessions are kept (`sessions:`); default in memory. */
+  sessionStore?: SessionStore;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -81,7 +85,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   await apollo.start();
 
   let draining = false;
-  const front = createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log });
+  const browser = createBrowserFront(config, { log, ...clock, ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}) });
+  const front = createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, ...browser });
   let inflight = 0;
   let idle: (() => void) | undefined;
   const serverOptions = { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs, maxHeaderSize: config.server.maxHeaderBytes };

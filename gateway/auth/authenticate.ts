@@ -9,11 +9,13 @@ import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { extractCredential } from './credential.ts';
 import { createJwtVerifier, type JwtVerifier, type VerifiedToken } from './jwt.ts';
-import { ANONYMOUS, type Principal } from './principal.ts';
+import { ANONYMOUS, sessionPrincipal, type Principal } from './principal.ts';
 
 export interface AuthRequest {
   rawHeaders: readonly string[];
   search: string;
+  /** A cookie session's access token, resolved by the HTTP front: verified like a bearer token, method `session`. */
+  session?: { accessToken: string };
 }
 
 export interface Authenticator {
@@ -70,6 +72,11 @@ export function createAuthenticator(config: AuthConfig, options: { log: Logger; 
     stats,
     async authenticate(request) {
       const credential = extractCredential(request.rawHeaders, request.search, config.maxTokenBytes);
+      if (request.session) {
+        // One credential per request (RFC 6750 §2): a cookie session beside a bearer token is ambiguous.
+        if (credential.kind !== 'none') throw AuthError.invalidRequest('session cookie and Authorization header', 'Send either the session cookie or an Authorization header, not both');
+        return sessionPrincipal((await verifyOnce(request.session.accessToken)).principal);
+      }
       if (credential.kind === 'none') {
         if (config.anonymous) return ANONYMOUS;
         throw AuthError.missing();

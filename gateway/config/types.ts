@@ -27,3 +27,6 @@ export type ClaimMapping = JwtIssuerConfig['claims'];
 export type IdentityConfig = GatewayConfig['identity'];
 export type IdentityKeyConfig = IdentityConfig['keys'][number];
 export type LogLevel = GatewayConfig['logLevel'];
+export type CorsConfig = GatewayConfig['cors'];
+/** undefined: sessions are off. */
+export type SessionsConfig = NonNullable<GatewayConfig['sessions']>;

@@ -3,6 +3,7 @@
  * GraphQL), gives the request its id, checks the envelope (method, content type), authenticates from the
  * headers alone — a refused credential costs no body read and no JSON parse — then reads and bounds the
  * body and hands the request to Apollo. Every refusal is an error of the catalogue (docs/errors.md).
+ * CORS is answered first (./cors.ts); `/auth/*` and the session cookie belong to ./session-routes.ts.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
@@ -13,7 +14,9 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import { AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Cors } from './cors.ts';
 import { requestIdOf } from './request-id.ts';
+import type { SessionFront } from './session-routes.ts';
 
 export interface HttpFrontOptions {
   config: Pick<GatewayConfig, 'limits' | 'auth'>;
@@ -24,6 +27,10 @@ export interface HttpFrontOptions {
   /** True once the gateway is draining: /readyz answers 503 so load balancers stop sending traffic. */
   draining: () => boolean;
   log: Logger;
+  /** CORS for browser apps on other origins; undefined: off. */
+  cors?: Cors | undefined;
+  /** Cookie sessions (`/auth/*` and the session credential); undefined: off. */
+  sessions?: SessionFront | undefined;
 }
 
 const GRAPHQL_PATHS = new Set(['/graphql', '/']);
@@ -34,6 +41,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { bodyBytes, batchedOperations } = config.limits;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (options.cors?.handle(req, res)) return;
     const target = parseRequestTarget(req.url);
     if (!target) return sendError(res, 'BAD_REQUEST', 'Malformed request target');
     if (req.method === 'GET') {
@@ -45,18 +53,21 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
         return;
       }
     }
-    if (!GRAPHQL_PATHS.has(target.pathname)) return sendError(res, 'NOT_FOUND');
+    const sessionRoute = options.sessions !== undefined && target.pathname.startsWith('/auth/');
+    if (!GRAPHQL_PATHS.has(target.pathname) && !sessionRoute) return sendError(res, 'NOT_FOUND');
 
     const requestId = requestIdOf(req.headers);
     res.setHeader('x-request-id', requestId);
     const requestLog = log.child({ requestId });
+    if (sessionRoute) return options.sessions!.route(req, res, target, requestLog);
     if (req.method !== 'POST') return sendError(res, 'METHOD_NOT_ALLOWED', 'Only POST is accepted', { allow: 'POST' });
     // JSON only: also what makes a cross-site form post impossible (with Apollo's CSRF preflight rule).
     if (!isJsonContentType(req.headers['content-type'])) return refuseUnread(req, res, () => sendError(res, 'UNSUPPORTED_MEDIA_TYPE'));
 
     let principal: Principal;
     try {
-      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search });
+      const session = options.sessions ? await options.sessions.credential(req, res) : {};
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, ...session });
     } catch (error) {
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
       requestLog[authError.code === 'AUTH_UNAVAILABLE' ? 'warn' : 'info']('authentication refused', {

@@ -4,6 +4,7 @@
  * (`npm run docs:config`). A new key goes in the section file it belongs to, and nowhere else.
  */
 import { auth } from './auth.ts';
+import { cors, sessions } from './browser.ts';
 import { duration, oneOf, section } from './fields.ts';
 import { identity } from './identity.ts';
 import { limits } from './limits.ts';
@@ -22,6 +23,8 @@ export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.ya
   limits,
   auth,
   identity,
+  cors,
+  sessions,
   logLevel: oneOf(LOG_LEVELS, { default: 'info', doc: 'JSON lines on stdout, at this level and above' }),
   shutdownGrace: duration({ default: '10s', max: '10m', doc: 'on SIGTERM, how long in-flight requests may finish' }),
 });

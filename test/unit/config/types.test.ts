@@ -5,7 +5,7 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { parseConfig } from '../../../gateway/config/load.ts';
-import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
+import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SessionsConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
 import { SUPERGRAPH } from '../../support/stack.ts';
 
 describe('config types', () => {
@@ -20,10 +20,18 @@ describe('config types', () => {
     expectTypeOf<JwtIssuerConfig['jwks']>().toEqualTypeOf<{ kind: 'url'; url: string } | { kind: 'file'; path: string } | { kind: 'discovery'; url: string }>();
     expectTypeOf<JwtIssuerConfig['jwksMaxAgeMs']>().toEqualTypeOf<number>();
     expectTypeOf<IdentityKeyConfig>().toEqualTypeOf<{ file: string; kid: string | undefined; alg: 'EdDSA' | 'ES256' | undefined }>();
+    expectTypeOf<GatewayConfig['cors']>().toEqualTypeOf<{ origins: readonly string[]; credentials: boolean; maxAgeMs: number; allowHeaders: readonly string[]; exposeHeaders: readonly string[] }>();
+    // Sessions are off (undefined) unless configured; when on, the client registration is complete.
+    expectTypeOf<undefined>().toExtend<GatewayConfig['sessions']>();
+    expectTypeOf<Pick<SessionsConfig, 'issuer' | 'clientId' | 'clientSecret' | 'redirectUri'>>().toEqualTypeOf<{ issuer: string; clientId: string; clientSecret: string; redirectUri: string }>();
+    expectTypeOf<SessionsConfig['appOrigins']>().toEqualTypeOf<readonly string[]>();
+    expectTypeOf<SessionsConfig['refreshBeforeMs']>().toEqualTypeOf<number>();
     expectTypeOf<GatewayConfig['logLevel']>().toEqualTypeOf<'debug' | 'info' | 'warn' | 'error' | 'silent'>();
 
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
-    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'logLevel', 'shutdownGraceMs']);
+    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'cors', 'sessions', 'logLevel', 'shutdownGraceMs']);
+    expect(config.sessions).toBeUndefined();
+    expect(config.cors.origins).toEqual([]);
     expect(Object.keys(config.identity.keys[0] ?? {})).toEqual(['file', 'kid', 'alg']);
   });
 });
