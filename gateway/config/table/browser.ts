@@ -5,8 +5,8 @@
 import { boolean, duration, integer, list, section, string, url, type FinishContext } from './fields.ts';
 
 /** A serialised origin as browsers send it in `Origin`: scheme, host and a port only when not the default. */
-const ORIGIN = '^(\\*|https?://(\\[[0-9a-f:.]+\\]|[a-z0-9.-]+)(:[0-9]{1,5})?)$';
-const origin = (doc: string) => string({ lowerCase: true, pattern: ORIGIN, patternProblem: 'must be an origin such as https://app.example or http://127.0.0.1:5173 (no path, no trailing slash)', doc });
+export const ORIGIN_PATTERN = '^(\\*|https?://(\\[[0-9a-f:.]+\\]|[a-z0-9.-]+)(:[0-9]{1,5})?)$';
+const origin = (doc: string) => string({ lowerCase: true, pattern: ORIGIN_PATTERN, patternProblem: 'must be an origin such as https://app.example or http://127.0.0.1:5173 (no path, no trailing slash)', doc });
 
 /** Request headers a browser app may send cross-origin (the preflight's Access-Control-Allow-Headers). */
 export const DEFAULT_ALLOW_HEADERS = ['content-type', 'authorization', 'x-request-id', 'x-frontdesk-csrf', 'apollo-require-preflight', 'traceparent', 'tracestate', 'baggage'];
