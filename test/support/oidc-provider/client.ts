@@ -70,6 +70,27 @@ export interface OidcProviderStats {
   discovery_requests: number;
 }
 
+/** Successful grants per account (`sub`): `refresh_token`, `authorization_code`; refused refreshes. */
+export interface OidcProviderGrants {
+  refresh_token: Record<string, number>;
+  authorization_code: Record<string, number>;
+  refresh_token_refused: Record<string, number>;
+}
+
+/**
+ * A client people sign in with (authorization code + PKCE, refresh tokens that rotate), registered at
+ * start: a confidential BFF (`client_secret` + `token_endpoint_auth_method: client_secret_basic`) or a
+ * public single-page app (`token_endpoint_auth_method: none`; the token endpoint answers CORS for the
+ * origins of its redirect URIs).
+ */
+export interface PeopleClient {
+  client_id: string;
+  client_secret?: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'none';
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+}
+
 export interface OidcProviderProcess {
   /** http://127.0.0.1:<port>, no trailing slash. */
   issuer: string;
@@ -88,6 +109,8 @@ export interface OidcProviderProcess {
   setDown(down: boolean, delayMs?: number): Promise<void>;
   /** Change how subsequently issued access tokens are signed / how long they live. */
   configure(opts: { accessTokenAlg?: SigningAlg; accessTokenTTLSeconds?: number }): Promise<void>;
+  /** Grants counted per type and account (`sub`) since the last resetStats(). */
+  grants(): Promise<OidcProviderGrants>;
   /** SIGTERM the child and wait for it to exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -101,13 +124,13 @@ const STARTUP_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_BYTES = 64 * 1024;
 
-export async function startOidcProvider(): Promise<OidcProviderProcess> {
+export async function startOidcProvider(options: { clients?: PeopleClient[] } = {}): Promise<OidcProviderProcess> {
   const child = spawn(process.execPath, [...TSX_NODE_ARGS, SERVER_ENTRY], {
     cwd: PROJECT_ROOT,
     // stdin stays an open pipe: the child exits when it closes, so a crashed
     // or killed test worker does not leave an orphaned IdP behind.
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, OIDC_HARNESS_EXIT_ON_STDIN_END: '1' },
+    env: { ...process.env, OIDC_HARNESS_EXIT_ON_STDIN_END: '1', OIDC_HARNESS_CLIENTS: JSON.stringify(options.clients ?? []) },
   });
 
   // Keep draining stderr for the child's whole life: on Linux, writes to a
@@ -202,6 +225,8 @@ export async function startOidcProvider(): Promise<OidcProviderProcess> {
     },
 
     stats: () => adminCall<OidcProviderStats>('stats'),
+
+    grants: () => adminCall<OidcProviderGrants>('grants'),
 
     async resetStats() {
       await adminCall('reset-stats', {});
