@@ -58,9 +58,15 @@ async function callGateway() {
 
 document.getElementById('run').addEventListener('click', async () => {
   if (!tokens) return say('outcome', 'Sign in first');
+  say('outcome', 'Asking…');
   let result = await callGateway();
   if (result.status === 401 && result.body.errors?.[0]?.extensions?.reason === 'token_expired' && tokens.refresh_token) {
-    keep(await tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }));
+    try {
+      keep(await tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }));
+    } catch (error) {
+      log(`Refresh failed: ${error.message}`);
+      return say('outcome', 'Signed out: the refresh was refused');
+    }
     log('Refreshed the access token');
     result = await callGateway();
   }
