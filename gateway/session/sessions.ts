@@ -46,6 +46,9 @@ export interface SessionsOptions {
   now?: () => number;
 }
 
+/** After a refresh failed because the provider was unreachable, the next attempt waits this long. */
+const REFRESH_RETRY_MS = 5_000;
+
 /** The store key of a cookie value: its SHA-256, so the store never holds a usable cookie. */
 export const storeKey = (cookieValue: string): string => createHash('sha256').update(cookieValue).digest('base64url');
 
@@ -85,8 +88,13 @@ export function createSessions(options: SessionsOptions): Sessions {
     } catch (error) {
       if (error instanceof ProviderUnavailableError) {
         log.warn('session refresh failed: provider unavailable', { session: key.slice(0, 8), reason: error.message });
-        // The current token still works until it expires; after that the caller should retry later.
-        if (record.accessExpiresAt > now()) return record;
+        // The current token still works until it expires (the next attempt waits a little: an unreachable
+        // provider is not hammered by every request); after that the caller should retry later.
+        if (record.accessExpiresAt > now()) {
+          const next = { ...record, refreshAt: Math.min(record.accessExpiresAt, now() + REFRESH_RETRY_MS) };
+          await save(key, next);
+          return next;
+        }
         throw AuthError.unavailable('session refresh: provider unavailable');
       }
       log.info('session ended: refresh refused', { session: key.slice(0, 8), reason: (error as Error).message });
