@@ -59,6 +59,8 @@ describe.skipIf(SKIP_BROWSER)('cookie sessions in Chromium', () => {
     expect(await cell('me.email').textContent()).toBe('bob@shop.example');
     expect(await cell('user(id: "u2").email').textContent()).toBe('bob@shop.example'); // himself: the self policy
     expect(await cell('product(upc: "p001").costPrice').textContent()).toBe('denied (FORBIDDEN)');
+    // README's screenshot: FRONTDESK_SCREENSHOTS=docs/img npx vitest run test/browser/session.test.ts
+    if (process.env.FRONTDESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.FRONTDESK_SCREENSHOTS}/demo-signed-in.png`, fullPage: true });
 
     // The subgraphs saw bob, authenticated by session.
     const identity = scenario.stack.subgraphs.accounts.received.at(-1)?.identity?.claims;
