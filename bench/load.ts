@@ -6,17 +6,25 @@
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
-const [url, durationSeconds, connections, queryJson, tokensFile] = process.argv.slice(2) as [string, string, string, string, string];
+const [url, durationSeconds, connections, queryJson, tokensFile, optionsJson] = process.argv.slice(2) as [string, string, string, string, string, string | undefined];
+/**
+ * How each credential travels (default: `authorization: Bearer <token>`): another header and prefix (an
+ * API key in `x-api-key`), an empty file for no credential, and TLS files for an https URL (client certificate).
+ */
+const options = JSON.parse(optionsJson ?? '{}') as { header?: string; prefix?: string; tls?: { ca: string; cert: string; key: string } };
+const header = options.header ?? 'authorization';
+const prefix = options.prefix ?? 'Bearer ';
 // A file, not an argument: 10 000 tokens are megabytes, and one argv string is limited to 128 KiB.
 const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as string[];
 
 const result = await autocannon({
   url,
+  ...(options.tls ? { tlsOptions: { ca: readFileSync(options.tls.ca), cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) } } : {}),
   duration: Number(durationSeconds),
   connections: Number(connections),
-  requests: tokens.map((token) => ({
+  requests: (tokens.length > 0 ? tokens : ['']).map((token) => ({
     method: 'POST' as const,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', ...(token ? { [header]: `${prefix}${token}` } : {}) },
     body: queryJson,
   })),
 });

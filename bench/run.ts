@@ -8,11 +8,18 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_CONNECTIONS
  * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path),
- * BENCH_ONLY (comma-separated scenario names; default all).
+ * BENCH_ONLY (comma-separated scenario names; default all), BENCH_CHART (PNG chart of the table, bench/chart.ts;
+ * default docs/img/bench.png, or beside BENCH_OUT for a BENCH_ONLY run).
+ * BENCH_OBSERVABILITY=1 (`npm run bench:observability`) adds a third gateway, **observed**: the same
+ * frontdesk config plus Prometheus metrics (scraped every 5 s, as Prometheus would) and tracing at a 10 %
+ * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk.
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
  * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
+ * Then the credential scenarios (bench/credentials.ts), frontdesk against itself: introspection-cached,
+ * api-key, https-mtls (a second frontdesk, HTTPS with client certificates, also on core 0).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -20,6 +27,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
+import { setupCredentials, type CredentialSetup } from './credentials.ts';
+import { writeBenchChart } from './chart.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -27,8 +36,13 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
+// The chart of the table (bench/chart.ts); a BENCH_ONLY run writes it beside BENCH_OUT, not over the docs' one.
+const CHART = process.env.BENCH_CHART ?? (process.env.BENCH_ONLY ? OUT.replace(/(\.json)?$/, '.png') : join(ROOT, 'docs/img/bench.png'));
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
-const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111 };
+const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114, frontdeskTls: 4115 };
+const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1';
+const GATEWAYS = OBSERVABILITY ? (['baseline', 'frontdesk', 'observed'] as const) : (['baseline', 'frontdesk'] as const);
+type Gateway = (typeof GATEWAYS)[number];
 
 export const QUERIES = {
   'single-subgraph': '{ topProducts(first: 5) { upc name price inStock } }',
@@ -122,6 +136,7 @@ async function setup() {
     .replace('127.0.0.1:4003', `127.0.0.1:${PORTS.reviews}`);
   const supergraphFile = join(dir, 'supergraph.graphql');
   writeFileSync(supergraphFile, supergraph);
+  const credentials = await setupCredentials(dir, TOKEN_POOL, { supergraphFile, idpJwks, identityKey: join(dir, 'identity-key.json'), port: PORTS.frontdeskTls });
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
     config,
@@ -136,18 +151,29 @@ auth:
       audience: [shop-api]
       algorithms: [ES256]
       typ: at+jwt
-identity:
+${credentials.authYaml}identity:
   issuer: https://gateway.bench
   keys: [{ file: ${join(dir, 'identity-key.json')} }]
 `,
   );
+  // The same gateway with metrics on and 10 % of traces exported (the figure the issue asks for).
+  const observedConfig = join(dir, 'gateway-observed.yaml');
+  writeFileSync(
+    observedConfig,
+    `${readFileSync(config, 'utf8').replace(`port: ${PORTS.frontdesk}`, `port: ${PORTS.observed}`)}metrics:
+  listen: { host: 127.0.0.1, port: ${PORTS.observedMetrics} }
+tracing:
+  otlp: { endpoint: http://127.0.0.1:${PORTS.otlp}/v1/traces }
+  sampler: { ratio: 0.1 }
+`,
+  );
   const tokensFile = join(dir, 'tokens.json');
   writeFileSync(tokensFile, JSON.stringify(tokens));
-  return { tokens, tokensFile, gatewayJwks, supergraphFile, config };
+  return { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig, credentials };
 }
 
-async function load(url: string, query: string, tokensFile: string, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
-  const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile], {});
+async function load(url: string, query: string, tokensFile: string, seconds: number, options?: object): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
+  const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile, ...(options ? [JSON.stringify(options)] : [])], {});
   const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; requests: number; non2xx: number; errors: number; timeouts: number };
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
   return result;
@@ -171,15 +197,22 @@ const median = (values: number[]) => {
 
 async function main() {
   const started = Date.now();
-  const { tokens, tokensFile, gatewayJwks, supergraphFile, config } = await setup();
+  const { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig, credentials } = await setup();
   const subgraphEnv = { BENCH_GATEWAY_ISSUER: 'https://gateway.bench', BENCH_GATEWAY_JWKS: gatewayJwks };
   await Promise.all(
     (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
   );
   const baseline = spawnPinned(0, ['bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
   const frontdesk = spawnPinned(0, ['gateway/main.ts', '--config', config], {});
-  await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk)]);
-  const gateways = { baseline: `http://127.0.0.1:${PORTS.baseline}/`, frontdesk: `http://127.0.0.1:${PORTS.frontdesk}/graphql` } as const;
+  const observed = OBSERVABILITY ? spawnPinned(0, ['gateway/main.ts', '--config', observedConfig], {}) : undefined;
+  const telemetry = OBSERVABILITY ? await startTelemetrySinks() : undefined;
+  const frontdeskTls = spawnPinned(0, ['gateway/main.ts', '--config', credentials.tlsConfig], {});
+  await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk), firstJsonLine(frontdeskTls), ...(observed ? [firstJsonLine(observed)] : [])]);
+  const gateways: Record<Gateway, string> = {
+    baseline: `http://127.0.0.1:${PORTS.baseline}/`,
+    frontdesk: `http://127.0.0.1:${PORTS.frontdesk}/graphql`,
+    ...(OBSERVABILITY ? { observed: `http://127.0.0.1:${PORTS.observed}/graphql` } : {}),
+  } as Record<Gateway, string>;
 
   // Same answer from both before measuring anything.
   for (const query of Object.values(QUERIES)) {
@@ -189,7 +222,7 @@ async function main() {
         return JSON.stringify(await response.json());
       }),
     );
-    if (answers[0] !== answers[1] || answers[0]?.includes('"errors"')) throw new Error(`gateways disagree on ${query}:\n${answers.join('\n')}`);
+    if (answers.some((answer) => answer !== answers[0]) || answers[0]?.includes('"errors"')) throw new Error(`gateways disagree on ${query}:\n${answers.join('\n')}`);
   }
   for (const query of Object.values(DENIED_QUERIES)) {
     for (const url of Object.values(gateways)) {
@@ -207,10 +240,11 @@ async function main() {
   const results: Record<string, Record<string, Array<{ rps: number; p50: number; p99: number }>>> = {};
   for (const [queryName, query] of Object.entries({ ...QUERIES, ...DENIED_QUERIES })) {
     if (ONLY && !ONLY.includes(queryName)) continue;
-    results[queryName] = { baseline: [], frontdesk: [] };
-    for (const gateway of ['baseline', 'frontdesk'] as const) await load(gateways[gateway], query, tokensFile, 2); // warm-up
+    results[queryName] = Object.fromEntries(GATEWAYS.map((gateway) => [gateway, []]));
+    for (const gateway of GATEWAYS) await load(gateways[gateway], query, tokensFile, 2); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['baseline', 'frontdesk'] as const) : (['frontdesk', 'baseline'] as const);
+      // Each gateway goes first in turn (A B C, B C A, …): none always runs on a warmer or cooler machine.
+      const order = GATEWAYS.map((_, i) => GATEWAYS[(i + round) % GATEWAYS.length] as Gateway);
       for (const gateway of order) {
         const result = await load(gateways[gateway], query, tokensFile, DURATION);
         results[queryName]?.[gateway]?.push({ rps: result.rps, p50: result.p50, p99: result.p99 });
@@ -219,29 +253,140 @@ async function main() {
     }
   }
 
+  type Summary = { rps: number; p50: number; p99: number };
+  const ratio = (a: Summary, b: Summary) => ({ rps: +(a.rps / b.rps).toFixed(3), p50: +(a.p50 / b.p50).toFixed(3), p99: +(a.p99 / b.p99).toFixed(3) });
   const table = Object.entries(results).map(([query, byGateway]) => {
-    const summary = (gateway: 'baseline' | 'frontdesk') => {
+    const summary = (gateway: Gateway): Summary => {
       const runs = byGateway[gateway] ?? [];
       return { rps: Math.round(median(runs.map((r) => r.rps))), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
     };
     const b = summary('baseline');
     const f = summary('frontdesk');
-    return { query, baseline: b, frontdesk: f, ratio: { rps: +(f.rps / b.rps).toFixed(3), p50: +(f.p50 / b.p50).toFixed(3), p99: +(f.p99 / b.p99).toFixed(3) } };
+    const o = OBSERVABILITY ? summary('observed') : undefined;
+    return {
+      query,
+      baseline: b,
+      frontdesk: f,
+      ratio: ratio(f, b),
+      ...(o ? { observed: o, observedVsFrontdesk: ratio(o, f), observedVsBaseline: ratio(o, b) } : {}),
+    };
   });
-  const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid) };
+  const credentialTable = await credentialScenarios(gateways.frontdesk, tokensFile, credentials);
+  const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid), ...(observed ? { observedPeakRssMb: peakRssMb(observed.pid) } : {}) };
 
   const line = (cells: string[]) => `${cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' ')}\n`;
+  const ratioCells = (name: string, r: Summary) => ['', name, `${r.rps}x`, `${r.p50}x`, `${r.p99}x`];
   process.stdout.write(`\nfrontdesk vs plain Apollo Gateway — medians of ${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, ${TOKEN_POOL} tokens${twoCores ? ', gateway pinned to core 0' : ''}\n\n`);
   process.stdout.write(line(['query', 'gateway', 'req/s', 'p50 ms', 'p99 ms']));
   for (const row of table) {
     process.stdout.write(line([row.query, 'baseline', String(row.baseline.rps), String(row.baseline.p50), String(row.baseline.p99)]));
     process.stdout.write(line(['', 'frontdesk', String(row.frontdesk.rps), String(row.frontdesk.p50), String(row.frontdesk.p99)]));
+    process.stdout.write(line(ratioCells('ratio', row.ratio)));
+    if (row.observed && row.observedVsFrontdesk && row.observedVsBaseline) {
+      process.stdout.write(line(['', 'observed', String(row.observed.rps), String(row.observed.p50), String(row.observed.p99)]));
+      process.stdout.write(line(ratioCells('obs/frontdesk', row.observedVsFrontdesk)));
+      process.stdout.write(line(ratioCells('obs/baseline', row.observedVsBaseline)));
+    }
+  }
+  if (telemetry) {
+    process.stdout.write(`\nobserved: ${telemetry.spans} spans received over OTLP/HTTP, ${telemetry.scrapes} /metrics scrapes\n`);
+    telemetry.stop();
+  }
+  process.stdout.write(`\ncredentials, frontdesk against itself (ratio = B/A)\n\n`);
+  process.stdout.write(line(['scenario', 'variant', 'req/s', 'p50 ms', 'p99 ms']));
+  for (const row of credentialTable) {
+    process.stdout.write(line([row.scenario, `A ${row.a.label}`, String(row.a.rps), String(row.a.p50), String(row.a.p99)]));
+    process.stdout.write(line(['', `B ${row.b.label}`, String(row.b.rps), String(row.b.p50), String(row.b.p99)]));
     process.stdout.write(line(['', 'ratio', `${row.ratio.rps}x`, `${row.ratio.p50}x`, `${row.ratio.p99}x`]));
   }
-  process.stdout.write(`\npeak RSS: baseline ${memory.baselinePeakRssMb} MB, frontdesk ${memory.frontdeskPeakRssMb} MB; took ${Math.round((Date.now() - started) / 1000)} s\n`);
+  process.stdout.write(`\npeak RSS: ${Object.entries(memory).map(([k, v]) => `${k.replace('PeakRssMb', '')} ${v} MB`).join(', ')}; took ${Math.round((Date.now() - started) / 1000)} s\n`);
   mkdirSync(join(OUT, '..'), { recursive: true });
-  writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, memory, raw: results }, null, 2)}\n`);
-  process.stdout.write(`results: ${OUT}\n`);
+  const output = { date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, tokens: TOKEN_POOL, pinned: twoCores, table, credentials: credentialTable, memory, raw: results };
+  writeFileSync(OUT, `${JSON.stringify(output, null, 2)}\n`);
+  process.stdout.write(`results: ${OUT}\nchart: ${writeBenchChart(output, CHART)}\n`);
+}
+
+/**
+ * What an operator's stack would do to the observed gateway: an OTLP/HTTP receiver (counting the spans
+ * of each JSON batch) and a Prometheus-like scrape of /metrics every 5 s. Runs in this (unpinned) process.
+ */
+async function startTelemetrySinks(): Promise<{ readonly spans: number; readonly scrapes: number; stop(): void }> {
+  const counts = { spans: 0, scrapes: 0 };
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> };
+      for (const resource of body.resourceSpans ?? []) for (const scope of resource.scopeSpans) counts.spans += scope.spans.length;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(PORTS.otlp, '127.0.0.1', resolve));
+  receiver.unref();
+  const scraper = setInterval(() => {
+    fetch(`http://127.0.0.1:${PORTS.observedMetrics}/metrics`).then(
+      async (response) => {
+        await response.text();
+        counts.scrapes++;
+      },
+      () => {},
+    );
+  }, 5_000).unref();
+  return {
+    get spans() {
+      return counts.spans;
+    },
+    get scrapes() {
+      return counts.scrapes;
+    },
+    stop() {
+      clearInterval(scraper);
+      receiver.close();
+      receiver.closeAllConnections();
+    },
+  };
+}
+
+interface Variant {
+  label: string;
+  url: string;
+  file: string;
+  options?: object;
+}
+
+/** Each credential scenario: A and B alternating over rounds after a warm-up (which fills the caches). */
+async function credentialScenarios(frontdeskUrl: string, tokensFile: string, credentials: CredentialSetup) {
+  const jwt: Variant = { label: 'jwt', url: frontdeskUrl, file: tokensFile };
+  const scenarios: Array<{ scenario: string; query: string; a: Variant; b: Variant }> = [
+    { scenario: 'introspection-cached', query: QUERIES['single-subgraph'], a: jwt, b: { label: 'introspected', url: frontdeskUrl, file: credentials.opaqueFile } },
+    { scenario: 'api-key', query: QUERIES['single-subgraph'], a: jwt, b: { label: 'api key', url: frontdeskUrl, file: credentials.apiKeysFile, options: { header: 'x-api-key', prefix: '' } } },
+    {
+      scenario: 'https-mtls',
+      query: QUERIES['cross-subgraph'],
+      a: { label: 'http jwt', url: frontdeskUrl, file: tokensFile },
+      b: { label: 'https mtls', url: `https://127.0.0.1:${PORTS.frontdeskTls}/graphql`, file: credentials.noneFile, options: { tls: credentials.tls } },
+    },
+  ];
+  const rows = [];
+  for (const { scenario, query, a, b } of scenarios) {
+    if (ONLY && !ONLY.includes(scenario)) continue;
+    const runs: Record<'a' | 'b', Array<{ rps: number; p50: number; p99: number }>> = { a: [], b: [] };
+    for (const variant of [a, b]) await load(variant.url, query, variant.file, 2, variant.options); // warm-up: every cache filled
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)) {
+        const variant = side === 'a' ? a : b;
+        const result = await load(variant.url, query, variant.file, DURATION, variant.options);
+        runs[side].push({ rps: result.rps, p50: result.p50, p99: result.p99 });
+        process.stderr.write(`  ${scenario} round ${round + 1} ${variant.label}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+      }
+    }
+    const summary = (side: 'a' | 'b') => ({ rps: Math.round(median(runs[side].map((r) => r.rps))), p50: median(runs[side].map((r) => r.p50)), p99: median(runs[side].map((r) => r.p99)) });
+    const sa = summary('a');
+    const sb = summary('b');
+    rows.push({ scenario, a: { label: a.label, ...sa }, b: { label: b.label, ...sb }, ratio: { rps: +(sb.rps / sa.rps).toFixed(3), p50: +(sb.p50 / sa.p50).toFixed(3), p99: +(sb.p99 / sa.p99).toFixed(3) }, raw: runs });
+  }
+  credentials.introspection.close();
+  return rows;
 }
 
 function currentRssMb(pid: number | undefined): number | undefined {

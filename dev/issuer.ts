@@ -1,11 +1,14 @@
 /**
- * A small local identity provider for `npm start`: OIDC discovery, a JWKS, and RFC 9068 JWT access
- * tokens (typ at+jwt, ES256) for the demo users. The gateway consumes it exactly like a production IdP,
- * through gateway.yaml and discovery. It has no login: it binds to loopback and is for development only.
+ * A small local identity provider for `npm start`: OIDC discovery, a JWKS, RFC 9068 JWT access tokens
+ * (typ at+jwt, ES256) and opaque access tokens with RFC 7662 introspection, for the demo users. The
+ * gateway consumes it exactly like a production IdP, through gateway.yaml and discovery. It has no login:
+ * it binds to loopback and is for development only.
  *
- *   POST /token  {"user":"alice"}  → {"access_token": "...", "token_type": "Bearer", "expires_in": 3600}
+ *   POST /token  {"user":"alice"}                    → {"access_token": "<JWT>", "token_type": "Bearer", "expires_in": 3600}
+ *   POST /token  {"user":"alice","format":"opaque"}  → {"access_token": "<opaque>", …}
+ *   POST /introspect  token=…  (Basic DEV_INTROSPECTION_CLIENT)  → {"active": true, …} | {"active": false}
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +18,8 @@ import { readBody, sendJson } from '@frontdesk/kit/node-http';
 import { DEMO_USERS } from './users.ts';
 
 export const DEV_AUDIENCE = 'shop-api';
+/** The client the gateway introspects with (gateway.yaml `auth.introspection`); development only. */
+export const DEV_INTROSPECTION_CLIENT = { id: 'frontdesk-gateway', secret: 'dev-introspection-secret' } as const;
 
 export interface DevIssuer {
   issuer: string;
@@ -28,6 +33,9 @@ export async function startDevIssuer(options: { host?: string; port: number; key
   const { d: _d, ...publicJwk } = privateJwk;
   const ttl = options.tokenTtlSeconds ?? 3_600;
   let issuer = '';
+  /** Opaque tokens issued, with their introspection answer (bounded by expiry, pruned on issue). */
+  const opaque = new Map<string, Record<string, unknown>>();
+  const basic = Buffer.from(`${DEV_INTROSPECTION_CLIENT.id}:${DEV_INTROSPECTION_CLIENT.secret}`);
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://issuer').pathname;
@@ -36,22 +44,40 @@ export async function startDevIssuer(options: { host?: string; port: number; key
         issuer,
         jwks_uri: `${issuer}/jwks`,
         token_endpoint: `${issuer}/token`,
+        introspection_endpoint: `${issuer}/introspect`,
         id_token_signing_alg_values_supported: ['ES256'],
         response_types_supported: [],
         subject_types_supported: ['public'],
       });
     }
     if (req.method === 'GET' && path === '/jwks') return sendJson(res, 200, { keys: [{ ...publicJwk, use: 'sig' }] });
+    if (req.method === 'POST' && path === '/introspect') {
+      void readBody(req, 8_192).then((raw) => {
+        const given = Buffer.from(/^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '', 'base64');
+        if (given.length !== basic.length || !timingSafeEqual(given, basic)) return sendJson(res, 401, { error: 'invalid_client' });
+        const answer = opaque.get(new URLSearchParams(raw ?? '').get('token') ?? '');
+        sendJson(res, 200, answer && (answer.exp as number) * 1000 > Date.now() ? answer : { active: false });
+      });
+      return;
+    }
     if (req.method === 'POST' && path === '/token') {
       void readBody(req, 4_096).then(async (raw) => {
         let user: string | undefined;
+        let format: unknown;
         try {
-          user = (JSON.parse(raw ?? '') as { user?: string }).user;
+          ({ user, format } = JSON.parse(raw ?? '') as { user?: string; format?: unknown });
         } catch {
           user = undefined;
         }
         const demo = user ? DEMO_USERS[user] : undefined;
         if (!demo) return sendJson(res, 400, { error: 'invalid_request', error_description: `user must be one of ${Object.keys(DEMO_USERS).join(', ')}` });
+        if (format === 'opaque') {
+          const token = randomBytes(32).toString('base64url');
+          const now = Math.floor(Date.now() / 1000);
+          for (const [old, answer] of opaque) if ((answer.exp as number) <= now) opaque.delete(old);
+          opaque.set(token, { active: true, iss: issuer, aud: DEV_AUDIENCE, sub: demo.sub, scope: demo.scope, roles: demo.roles, org_id: demo.org_id, client_id: 'frontdesk-dev', token_type: 'Bearer', iat: now, exp: now + ttl });
+          return sendJson(res, 200, { access_token: token, token_type: 'Bearer', expires_in: ttl });
+        }
         const accessToken = await new SignJWT({ scope: demo.scope, roles: demo.roles, org_id: demo.org_id, client_id: 'frontdesk-dev' })
           .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid as string, typ: 'at+jwt' })
           .setIssuer(issuer)

@@ -12,4 +12,6 @@ export interface GatewayContext {
   readonly principal: Principal;
   /** The gateway's logger with this request's id. */
   readonly log: Logger;
+  /** Aborts when `server.deadline` passes or the client disconnects: every subgraph fetch ends with it. */
+  readonly signal?: AbortSignal;
 }

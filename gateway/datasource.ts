@@ -3,6 +3,8 @@
  * carries a fresh identity token for this subgraph and this exact request; of the client's headers only
  * the allowlist survives; the body holds query, operationName and variables and nothing the client sent
  * in `extensions`. Connections are pooled and kept alive (undici), each request bounded by a timeout.
+ * Every fetch goes through the subgraph's guard (subgraph/guard.ts: sharing, circuit breaker, concurrency
+ * limit, the operation's deadline; docs/overload.md).
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
@@ -17,6 +19,8 @@ import { ERROR_CATALOGUE } from './errors.ts';
 import { forwardedHeaders } from './identity/headers.ts';
 import type { IdentityMinter } from './identity/mint.ts';
 import type { Logger } from './log.ts';
+import { SubgraphFetchFailed, type SubgraphGuard } from './subgraph/guard.ts';
+import { isShareable, sharingKey } from './subgraph/sharing.ts';
 
 export interface SubgraphDataSourceOptions {
   /** The subgraph's name in the supergraph: the `aud` of its identity tokens. */
@@ -37,6 +41,10 @@ export interface SubgraphDataSourceOptions {
    * the dispatcher's own limit). Default is 33554432 (32 MiB).
    */
   maxResponseBytes?: number;
+  /** Writes the active trace context (traceparent) over the forwarded one; set only when tracing is on. */
+  traceHeaders?: (headers: Record<string, string>) => void;
+  /** This subgraph's protection: dedup, circuit breaker, concurrency limit (docs/overload.md). */
+  guard: SubgraphGuard;
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1_048_576;
@@ -59,36 +67,34 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     let log = this.#options.log;
     let principal = this.#options.servicePrincipal;
+    let signal: AbortSignal | undefined;
     // @apollo/gateway does not export the GraphQLDataSourceRequestKind enum; its value is this string.
     if ((options.kind as string) === INCOMING_OPERATION && 'incomingRequestContext' in options) {
       const context = options.context;
       principal = context.principal;
       log = context.log;
+      signal = context.signal;
       const incoming = options.incomingRequestContext.request.http?.headers;
       if (incoming) for (const [header, value] of forwardedHeaders(incoming, this.#options.forwardHeaders)) headers[header] = value;
       headers['x-request-id'] = context.requestId;
     }
+    this.#options.traceHeaders?.(headers);
     const { body, binding } = encodeBoundRequest(bound);
-    headers[identityHeader] = await mint(principal, name, { binding });
+    const shared = isShareable(options) ? sharingKey(principal, headers, body) : undefined;
 
     let statusCode: number;
     let text: string;
     try {
-      const response = await undiciRequest(url, {
-        method: 'POST',
-        headers,
-        body,
-        dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      statusCode = response.statusCode;
-      text = await readBoundedText(response.body, {
-        maxBytes: this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-        declaredLength: response.headers['content-length'] as string | undefined,
-        what: `subgraph ${name} response`,
-      });
+      ({ statusCode, text } = await this.#options.guard.fetch({ timeoutMs, signal, sharingKey: shared }, async (fetchSignal) => {
+        // Minted per fetch made: a shared fetch carries one token, for the one principal its key names.
+        headers[identityHeader] = await mint(principal, name, { binding });
+        const response = await undiciRequest(url, { method: 'POST', headers, body, dispatcher, signal: fetchSignal });
+        const declaredLength = response.headers['content-length'] as string | undefined;
+        const maxBytes = this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+        return { statusCode: response.statusCode, text: await readBoundedText(response.body, { maxBytes, declaredLength, what: `subgraph ${name} response` }) };
+      }));
     } catch (error) {
-      log.warn('subgraph request failed', { subgraph: name, error });
+      log[error instanceof SubgraphFetchFailed && error.quiet ? 'debug' : 'warn']('subgraph request failed', { subgraph: name, error, cause: (error as Error).cause });
       return unavailable(name, options);
     }
     if (statusCode < 200 || statusCode >= 300) {

@@ -44,6 +44,8 @@ export class AuthError extends Error {
   readonly reason: string;
   /** Client-visible hint (`extensions.reason`); the only detail of a refusal a client may see besides `description`. */
   readonly clientReason: ClientReason | undefined;
+  /** The authentication method whose credential was refused, when one was chosen (for the audit log). */
+  method: string | undefined;
   constructor(
     code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE',
     init: { bearerError?: BearerError; description: string; reason: string; clientReason?: ClientReason; cause?: unknown },

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { checkConfig } from './config/check-command.ts';
 import { loadConfigFile } from './config/load.ts';
 import { StartupError } from './errors.ts';
+import { loggerFor } from './log.ts';
 import { startGateway } from './server.ts';
 
 const { values, positionals } = parseArgs({ options: { config: { type: 'string' }, format: { type: 'string' } }, allowPositionals: true });
@@ -33,18 +34,22 @@ if (command !== undefined || values.format !== undefined) {
 
 try {
   const config = loadConfigFile(configPath, { env: process.env });
-  const gateway = await startGateway(config);
-  process.stdout.write(
-    `${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'gateway listening', service: 'gateway', url: `${gateway.url}/graphql`, production: config.production })}\n`,
-  );
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      gateway.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
+  // The one root logger of the process (pino); every room logs through a child of it.
+  const log = await loggerFor(config);
+  const gateway = await startGateway(config, { log });
+  // The ready line supervisors and tests wait for: always written, whatever logLevel says.
+  const ready = { service: 'gateway', url: `${gateway.url}/graphql`, production: config.production, ...(gateway.metricsUrl ? { metrics: gateway.metricsUrl } : {}) };
+  if (config.logFormat === 'pretty') log.info('gateway listening', ready);
+  else process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'gateway listening', ...ready })}\n`);
+  const stop = (preStopMs: number) =>
+    gateway.close({ preStopMs }).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  // SIGTERM is how an orchestrator stops a replica: first unready (503 on /readyz) for shutdownDelay,
+  // still serving, then drain. Ctrl-C (SIGINT) is a person at a terminal: drain at once.
+  process.once('SIGTERM', () => void stop(config.shutdownDelayMs));
+  process.once('SIGINT', () => void stop(0));
 } catch (error) {
   if (error instanceof StartupError) {
     process.stderr.write(`gateway: ${error.message}\n`);
@@ -52,3 +57,4 @@ try {
   }
   throw error;
 }
+

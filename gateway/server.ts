@@ -1,14 +1,11 @@
 /**
  * startGateway assembles the rooms (docs/architecture.md) and drains them: identity keys, the
  * supergraph, the authenticator, the identity minter, the subgraph data sources, Apollo Server, and the
- * HTTP front on a node:http server.
+ * HTTP front on a node:http (or, with `listen.tls`, node:https) server.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
-import { answerClientError } from '@frontdesk/kit/node-http';
-import { Agent } from 'undici';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { servicePrincipal } from './auth/principal.ts';
@@ -17,11 +14,17 @@ import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
 import { createBrowserFront } from './http/browser.ts';
 import { createHttpFront } from './http/front.ts';
+import { httpServerOptions, onClientError } from './http/timeouts.ts';
 import { loadIdentityKeys } from './identity/keys.ts';
-import type { SessionStore } from './session/store.ts';
 import { createIdentityMinter } from './identity/mint.ts';
-import { apolloLogger, createLogger, type Logger } from './log.ts';
+import { apolloLogger, loggerFor, type Logger } from './log.ts';
+import { startObservability } from './observability/index.ts';
+import type { OverloadListener } from './overload-events.ts';
+import type { SessionStore } from './session/store.ts';
+import { createSubgraphGuards } from './subgraph/guard.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
+import { createFrontServer } from './tls/listener.ts';
+import { createSubgraphAgents } from './tls/subgraph-agents.ts';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -33,6 +36,8 @@ export interface GatewayOptions {
   authenticator?: Authenticator;
   /** Where cookie sessions are kept (`sessions:`); default in memory. */
   sessionStore?: SessionStore;
+  /** Sheds, circuit breaker changes and shared fetches, as they happen (docs/overload.md), e.g. for metrics. */
+  onOverloadEvent?: OverloadListener;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -41,12 +46,18 @@ export interface RunningGateway {
   readonly url: string;
   /** The public identity keys, as served at /.well-known/jwks.json. */
   readonly jwks: JSONWebKeySet;
-  /** Stops accepting, drains in-flight requests (up to shutdownGrace), then closes everything. */
-  close(): Promise<void>;
+  /** http://host:port/metrics on the metrics listener, when `metrics.listen.port` is set. */
+  readonly metricsUrl: string | undefined;
+  /**
+   * Stops accepting, drains in-flight requests (up to shutdownGrace), then closes everything. With
+   * `preStopMs` (SIGTERM: `shutdownDelay`), /readyz first answers 503 for that long while requests are
+   * still accepted and served, so a load balancer stops routing here before the listener closes.
+   */
+  close(options?: { preStopMs?: number }): Promise<void>;
 }
 
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
-  const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const log = options.log ?? (await loggerFor(config));
   const clock = options.now ? { now: options.now } : {};
   const keys = await loadIdentityKeys(config.identity, log);
   const supergraph = supergraphFromFile(config.supergraph, log, options.supergraphPollMs);
@@ -56,62 +67,79 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new StartupError('SUPERGRAPH_MISMATCH', `subgraphs: ${unknown.join(', ')} not in the supergraph (it has ${[...declared.keys()].join(', ')}); fix the name or recompose`);
   }
 
-  const authenticator = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock });
-  const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock });
-  // maxResponseSize bounds every subgraph response, chunked ones included.
-  const dispatcher = new Agent({
-    keepAliveTimeout: config.subgraphDefaults.keepAliveTimeoutMs,
-    connections: config.subgraphDefaults.maxConnections,
-    maxResponseSize: config.subgraphDefaults.maxResponseBytes,
-  });
+  const observability = await startObservability(config, log);
+  const keySetHook = observability.onKeySetFetch ? { onKeySetFetch: observability.onKeySetFetch } : {};
+  const authenticator = observability.authenticator(
+    options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert }),
+  );
+  const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
+  const agents = createSubgraphAgents(config);
+  const onOverloadEvent = bothListeners(options.onOverloadEvent, observability.onOverloadEvent);
+  const guardFor = createSubgraphGuards(config, log, onOverloadEvent, options.now);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
-    buildService: ({ name, url }) =>
-      new SubgraphDataSource({
+    buildService: ({ name, url }) => {
+      const subgraphUrl = config.subgraphs[name]?.url ?? (url as string);
+      const source = new SubgraphDataSource({
         name,
-        url: config.subgraphs[name]?.url ?? (url as string),
+        url: subgraphUrl,
         timeoutMs: config.subgraphs[name]?.timeoutMs ?? config.subgraphDefaults.timeoutMs,
-        dispatcher,
+        dispatcher: agents.for(name),
         mint,
         identityHeader: config.identity.header,
         forwardHeaders: config.forwardHeaders,
         servicePrincipal: servicePrincipal(config.identity.issuer),
         log,
         production: config.production,
-      }),
+        guard: guardFor(name),
+        ...(observability.traceHeaders ? { traceHeaders: observability.traceHeaders } : {}),
+      });
+      return observability.dataSource(source, { name, url: subgraphUrl });
+    },
   });
-  const apollo = createApolloServer(config, gateway, log);
+  const apollo = createApolloServer(config, gateway, log, [observability.requests.plugin]);
   await apollo.start();
 
   let draining = false;
   const browser = createBrowserFront(config, { log, ...clock, ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}) });
-  const front = createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, ...browser });
+  const front = observability.requests.wrap(
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, ...browser }),
+  );
   let inflight = 0;
   let idle: (() => void) | undefined;
-  const serverOptions = { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs, maxHeaderSize: config.server.maxHeaderBytes };
-  const server: Server = createServer(serverOptions, (req, res) => {
+  const { server, protocol, stopWatching } = createFrontServer(config.listen.tls, httpServerOptions(config.server), (req, res) => {
     inflight++;
     res.once('close', () => {
       inflight--;
       if (inflight === 0) idle?.();
     });
     front(req, res);
-  });
-  server.on('clientError', answerClientError);
+  }, log);
+  server.on('clientError', onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    await Promise.all([apollo.stop(), agents.close(), observability.close()]);
+    stopWatching();
+    authenticator.close();
+    throw error;
   });
   const { address, port } = server.address() as AddressInfo;
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    url: `${protocol}://${address.includes(':') ? `[${address}]` : address}:${port}`,
     jwks: keys.jwks,
-    close() {
+    metricsUrl: observability.metricsUrl,
+    close(closeOptions = {}) {
       closing ??= (async () => {
         draining = true;
+        if (closeOptions.preStopMs) {
+          log.info('shutting down: /readyz answers 503, still serving', { preStopMs: closeOptions.preStopMs });
+          await new Promise<void>((resolve) => setTimeout(resolve, closeOptions.preStopMs).unref());
+        }
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         if (inflight > 0) {
@@ -123,9 +151,21 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         server.closeAllConnections();
         await closed;
         await apollo.stop();
-        await dispatcher.close();
+        await agents.close();
+        await observability.close();
+        stopWatching();
+        authenticator.close();
       })();
       return closing;
     },
+  };
+}
+
+/** The embedder's overload listener and the metrics', either or both. */
+function bothListeners(a: OverloadListener | undefined, b: OverloadListener | undefined): OverloadListener | undefined {
+  if (!a || !b) return a ?? b;
+  return (event) => {
+    a(event);
+    b(event);
   };
 }

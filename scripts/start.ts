@@ -1,9 +1,11 @@
 /**
  * `npm start`: the whole local stack, each service its own process as it would be deployed — the token
- * issuer (:4005), the gateway (:4000) and the three subgraphs (:4001-4003). Ctrl-C stops them all.
+ * issuer (:4005), the gateway (:4000, and over HTTPS with mutual TLS on :4443) and the three subgraphs
+ * (:4001-4003). Ctrl-C stops them all. The first run makes dev certificates and a demo API key (.dev/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureDemoApiKey, ensureDevCertificates } from '../dev/first-run.ts';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -14,7 +16,7 @@ const env = {
   FRONTDESK_GATEWAY_JWKS: `${GATEWAY}/.well-known/jwks.json`,
   FRONTDESK_GATEWAY_ISSUER: GATEWAY,
 };
-const COLORS = { issuer: 35, gateway: 36, accounts: 32, products: 33, reviews: 34 } as const;
+const COLORS = { issuer: 35, gateway: 36, 'gw-tls': 96, accounts: 32, products: 33, reviews: 34 } as const;
 
 function run(name: keyof typeof COLORS, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, [...TSX_NODE_ARGS, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,10 +64,15 @@ async function stop(code: number): Promise<never> {
 process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
 
+ensureDevCertificates(root);
+ensureDemoApiKey(root);
+
 run('issuer', ['dev/issuer.ts']);
 await waitFor('http://127.0.0.1:4005/.well-known/openid-configuration');
-run('gateway', ['gateway/main.ts', '--config', 'gateway.yaml']);
+// Pretty log lines for people (gateway.yaml reads FRONTDESK_LOG_FORMAT); colours when this terminal has them.
+run('gateway', ['gateway/main.ts', '--config', 'gateway.yaml'], { FRONTDESK_LOG_FORMAT: 'pretty', ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) });
 await waitFor(`${GATEWAY}/readyz`);
+run('gw-tls', ['gateway/main.ts', '--config', 'dev/gateway.tls.yaml']);
 run('accounts', ['subgraphs/shop/main.ts', 'accounts']);
 run('products', ['subgraphs/shop/main.ts', 'products']);
 run('reviews', ['subgraphs/shop/main.ts', 'reviews']);
@@ -82,5 +89,15 @@ process.stdout.write(`
          -d '${JSON.stringify({ query })}'
 
   Without the authorization header the same query runs anonymously (me is null).
+
+  3. an opaque token, introspected at the issuer (RFC 7662):
+       TOKEN=$(npm run -s token -- bob --opaque)   # then the same curl
+  4. the demo API key (made on first run; see npm run apikey -- list):
+       curl -s ${GATEWAY}/graphql -H 'content-type: application/json' -H "x-api-key: $(cat .dev/demo-api-key)" \\
+         -d '{"query":"{ topProducts(first: 2) { name } }"}'
+  5. over HTTPS with the demo service's client certificate (principal mtls:mesh:ci-runner):
+       curl -s https://127.0.0.1:4443/graphql --cacert .dev/tls/ca.crt --cert .dev/tls/ci-runner.crt --key .dev/tls/ci-runner.key \\
+         -H 'content-type: application/json' -d '{"query":"{ topProducts(first: 2) { name } }"}'
+
   Ctrl-C stops every process.
 `);

@@ -26,7 +26,9 @@ export function operationErrorsPlugin(): ApolloServerPlugin<GatewayContext> {
           for (const error of errors) {
             const code = error.extensions?.code;
             if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
-              contextValue.log.error('operation error', { error: error.originalError ?? error, path: error.path, subgraph: error.extensions?.serviceName });
+              // `err`: the serializer keeps type, message, stack and cause. A subgraph's error arrives as a
+              // plain object, so the gateway's GraphQLError (its stack, the subgraph's extensions) is logged.
+              contextValue.log.error('operation error', { err: error.originalError instanceof Error ? error.originalError : error, path: error.path, subgraph: error.extensions?.serviceName });
             }
           }
         },

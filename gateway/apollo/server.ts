@@ -4,7 +4,7 @@
  * the operation-errors plugin.
  */
 import type { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { gatewayAuthorizationPlugin } from '../authz/index.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
@@ -12,7 +12,7 @@ import { apolloLogger, type Logger } from '../log.ts';
 import { requestLimits } from './limits.ts';
 import { maskUnexpected, operationErrorsPlugin } from './operation-errors.ts';
 
-export function createApolloServer(config: GatewayConfig, gateway: ApolloGateway, log: Logger): ApolloServer<GatewayContext> {
+export function createApolloServer(config: GatewayConfig, gateway: ApolloGateway, log: Logger, plugins: ApolloServerPlugin<GatewayContext>[] = []): ApolloServer<GatewayContext> {
   const limits = requestLimits(config);
   return new ApolloServer<GatewayContext>({
     gateway,
@@ -32,6 +32,6 @@ export function createApolloServer(config: GatewayConfig, gateway: ApolloGateway
     formatError: config.production ? maskUnexpected : (formatted) => formatted,
     // The gateway's own @authenticated/@requiresScopes check removes denied fields before planning
     // (docs/authorization.md "Enforced at the gateway too").
-    plugins: [...limits.plugins, gatewayAuthorizationPlugin({ log }), operationErrorsPlugin()],
+    plugins: [...limits.plugins, gatewayAuthorizationPlugin({ log }), operationErrorsPlugin(), ...plugins],
   });
 }

@@ -1,88 +1,122 @@
 /**
- * Authentication, once per request: credential → Principal, or an AuthError that the server turns into
- * 401/503. An invalid credential is an error, never silently anonymous.
+ * Authentication, once per request: the chain of configured methods (./method.ts) turns the request's one
+ * credential into a Principal, or throws an AuthError that the HTTP front turns into 401/503. An invalid
+ * credential is an error, never silently anonymous; two credentials are ambiguous and refused, except a
+ * client certificate that a token is bound to (RFC 8705).
  */
-import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { AuthConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { extractCredential } from './credential.ts';
-import { createJwtVerifier, type JwtVerifier, type VerifiedToken } from './jwt.ts';
-import { ANONYMOUS, sessionPrincipal, type Principal } from './principal.ts';
+import { createJwtVerifier, type JwtVerifier } from './jwt.ts';
+import type { AuthenticationMethod, AuthRequest, Presented, PresentedRequest, Verified } from './method.ts';
+import { apiKeyMethod, type ApiKeyMethod } from './methods/api-key.ts';
+import { introspectionMethod, type IntrospectionMethod } from './methods/introspection.ts';
+import { jwtMethod } from './methods/jwt.ts';
+import { mtlsMethod } from './methods/mtls.ts';
+import { sessionMethod } from './methods/session.ts';
+import { peerCertificateOf } from './peer-certificate.ts';
+import { ANONYMOUS, type Principal } from './principal.ts';
 
-export interface AuthRequest {
-  rawHeaders: readonly string[];
-  search: string;
-  /** A cookie session's access token, resolved by the HTTP front: verified like a bearer token, method `session`. */
-  session?: { accessToken: string };
-}
+export type { AuthRequest } from './method.ts';
 
 export interface Authenticator {
   /** Resolves the caller's Principal; throws AuthError. */
   authenticate(request: AuthRequest): Promise<Principal>;
   readonly jwt: JwtVerifier;
-  /** Counters, for tests and metrics: signature verifications performed and cache hits. */
+  /** JWT counters, for tests and metrics: signature verifications performed and cache hits. */
   readonly stats: { verifications: number; cacheHits: number };
+  /** The introspection method, when configured (its counters). */
+  readonly introspection: IntrospectionMethod | undefined;
+  /** The API key method, when configured. */
+  readonly apiKeys: ApiKeyMethod | undefined;
+  /** Stops what methods watch or poll (the API key file). */
+  close(): void;
 }
 
-export function createAuthenticator(config: AuthConfig, options: { log: Logger; now?: () => number }): Authenticator {
+export interface AuthenticatorOptions {
+  log: Logger;
+  now?: () => number;
+  /** Called after every key set or discovery fetch (metrics). */
+  onKeySetFetch?: (issuer: string, ok: boolean) => void;
+  /** `listen.tls.clientCert`: `required` refuses a request without a valid client certificate. */
+  clientCertificate?: 'optional' | 'required';
+}
+
+export function createAuthenticator(config: AuthConfig, options: AuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
   const jwt = createJwtVerifier(config.jwt, options);
   const stats = { verifications: 0, cacheHits: 0 };
-  // Keyed by a digest, so 10 000 entries cost ~1 MB whatever the token size. Successes only: a failure
-  // must be re-checked (it may be an unknown kid that a key refresh resolves).
-  const cache =
-    config.cache.maxEntries > 0 ? new LRUCache<string, VerifiedToken>({ max: config.cache.maxEntries, ttlAutopurge: false }) : undefined;
-  const inflight = new Map<string, Promise<VerifiedToken>>();
-
-  const verifyOnce = async (token: string): Promise<VerifiedToken> => {
-    const key = cache ? createHash('sha256').update(token).digest('base64url') : '';
-    if (cache) {
-      const hit = cache.get(key);
-      // Never past exp, whatever the cache TTL says.
-      if (hit && hit.expiresAtMs > now()) {
-        stats.cacheHits++;
-        return hit;
-      }
-      // Concurrent first requests with the same token share one verification.
-      const pending = inflight.get(key);
-      if (pending) return pending;
-    }
-    const verification = (async () => {
-      stats.verifications++;
-      const verified = await jwt.verify(token);
-      if (cache) {
-        const ttl = Math.min(config.cache.ttlMs, verified.expiresAtMs - now());
-        if (ttl > 0) cache.set(key, verified, { ttl });
-      }
-      return verified;
-    })();
-    if (!cache) return verification;
-    inflight.set(key, verification);
-    try {
-      return await verification;
-    } finally {
-      inflight.delete(key);
-    }
-  };
+  const apiKeys = config.apiKeys ? apiKeyMethod(config.apiKeys, { log: options.log, now }) : undefined;
+  const introspection = config.introspection[0]
+    ? introspectionMethod(config.introspection[0], { log: options.log, now, maxEntries: config.cache.maxEntries, jwtIssuers: new Set(config.jwt.map((entry) => entry.issuer)) })
+    : undefined;
+  const mtls = config.mtls.identities.length > 0 ? mtlsMethod(config.mtls, { now }) : undefined;
+  // Order matters where methods share a carrier: a bearer token is claimed by shape — an API key
+  // (`fd_…`), then an opaque token, and the JWT method takes whatever is left.
+  // The cookie session (filled in only when `sessions:` is on) shares the JWT method: its access token
+  // gets the checks, and the cache, of a bearer JWT.
+  const bearerJwt = jwtMethod(jwt, config, { now, stats });
+  const methods: AuthenticationMethod[] = [
+    ...(apiKeys ? [apiKeys] : []),
+    ...(introspection ? [introspection] : []),
+    bearerJwt,
+    ...(mtls ? [mtls] : []),
+    sessionMethod(bearerJwt),
+  ] as AuthenticationMethod[];
 
   return {
     jwt,
     stats,
+    introspection,
+    apiKeys,
+    close: () => apiKeys?.close(),
     async authenticate(request) {
-      const credential = extractCredential(request.rawHeaders, request.search, config.maxTokenBytes);
-      if (request.session) {
-        // One credential per request (RFC 6750 §2): a cookie session beside a bearer token is ambiguous.
-        if (credential.kind !== 'none') throw AuthError.invalidRequest('session cookie and Authorization header', 'Send either the session cookie or an Authorization header, not both');
-        return sessionPrincipal((await verifyOnce(request.session.accessToken)).principal);
+      const peer = peerCertificateOf(request.socket);
+      const bearer = extractCredential(request.rawHeaders, request.search, config.maxTokenBytes);
+      const presented: PresentedRequest = { ...request, bearer: bearer.kind === 'bearer' ? bearer.token : undefined, peer };
+
+      const found = new Map<string, { method: AuthenticationMethod; presented: Presented<unknown> }>();
+      for (const method of methods) {
+        const credential = method.extract(presented);
+        if (credential && !found.has(credential.carrier)) found.set(credential.carrier, { method, presented: credential });
       }
-      if (credential.kind === 'none') {
+      if (options.clientCertificate === 'required' && !peer?.authorized) {
+        throw AuthError.invalidRequest(peer ? `client certificate refused at the handshake: ${peer.authorizationError}` : 'no client certificate', 'A valid client certificate is required');
+      }
+      const certificate = found.get('certificate');
+      found.delete('certificate');
+      if (found.size > 1) throw AuthError.invalidRequest(`credentials in ${[...found.keys()].join(' and ')}`, 'Send exactly one credential');
+      const [chosen] = found.values();
+      if (!chosen) {
+        if (certificate) return (await attributed(certificate.method, certificate.method.verify(certificate.presented.credential, presented))).principal;
         if (config.anonymous) return ANONYMOUS;
         throw AuthError.missing();
       }
-      if (config.jwt.length === 0) throw AuthError.invalidToken('a bearer token was sent but no issuer is configured');
-      return (await verifyOnce(credential.token)).principal;
+      const verified = await attributed(chosen.method, chosen.method.verify(chosen.presented.credential, presented));
+      checkBinding(verified, presented);
+      // A certificate that is a credential of its own beside an unbound token is a second credential.
+      if (certificate && verified.boundCertificate === undefined) {
+        throw AuthError.invalidRequest(`client certificate and ${chosen.presented.carrier} credential`, 'Send exactly one credential');
+      }
+      return verified.principal;
     },
   };
+}
+
+/** Names the method on a refusal it produced, for the audit log and metrics. */
+async function attributed<T>(method: AuthenticationMethod, verification: Promise<T>): Promise<T> {
+  try {
+    return await verification;
+  } catch (error) {
+    if (error instanceof AuthError) error.method ??= method.name;
+    throw error;
+  }
+}
+
+/** RFC 8705 §3: a bound token is accepted only over a connection presenting that very certificate. */
+function checkBinding(verified: Verified, { peer }: PresentedRequest): void {
+  if (verified.boundCertificate === undefined) return;
+  if (!peer) throw AuthError.invalidToken('certificate-bound token without a client certificate', 'The access token is bound to a client certificate');
+  if (peer.thumbprint !== verified.boundCertificate) throw AuthError.invalidToken('certificate-bound token over a connection with another certificate', 'The access token is bound to a client certificate');
 }

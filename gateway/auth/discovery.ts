@@ -22,21 +22,9 @@ export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, opt
   const discover = (): Promise<KeySet> => {
     pending ??= (async () => {
       try {
-        const response = await fetch(discoveryUrl, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-        if (response.status !== 200) {
-          await response.body?.cancel();
-          throw new Error(`discovery answered HTTP ${response.status}`);
-        }
-        const text = await readBoundedText(response.body, {
-          maxBytes: MAX_METADATA_BYTES,
-          declaredLength: response.headers.get('content-length'),
-          what: 'discovery document',
-        });
-        const metadata = JSON.parse(text) as { issuer?: unknown; jwks_uri?: unknown };
-        if (metadata.issuer !== issuer) throw new Error(`discovery document names issuer ${JSON.stringify(metadata.issuer)}, expected ${issuer}`);
+        const metadata = await fetchProviderMetadata(issuer, discoveryUrl, timeoutMs);
         if (typeof metadata.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
-        const jwksUrl = new URL(metadata.jwks_uri);
-        if (jwksUrl.protocol !== 'https:' && jwksUrl.protocol !== new URL(issuer).protocol) throw new Error('jwks_uri downgrades to http');
+        const jwksUrl = endpointOf(metadata.jwks_uri, issuer, 'jwks_uri');
         inner = createRemoteKeySet(jwksUrl, options);
         options.onFetch?.({ url: discoveryUrl, ok: true });
         return inner;
@@ -63,4 +51,33 @@ export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, opt
     refresh: async () => (await ready()).refresh(),
     current: () => inner?.current(),
   };
+}
+
+/**
+ * The issuer's discovery document (OIDC Discovery 1.0 §4; RFC 8414 §3 for introspection_endpoint), read
+ * with a timeout and bounded while it streams; its `issuer` must equal the configured one exactly (§4.3).
+ */
+export async function fetchProviderMetadata(issuer: string, discoveryUrl: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  const response = await fetch(discoveryUrl, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new Error(`discovery answered HTTP ${response.status}`);
+  }
+  const text = await readBoundedText(response.body, {
+    maxBytes: MAX_METADATA_BYTES,
+    declaredLength: response.headers.get('content-length'),
+    what: 'discovery document',
+  });
+  const metadata = JSON.parse(text) as unknown;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new Error('discovery document is not a JSON object');
+  const { issuer: named } = metadata as { issuer?: unknown };
+  if (named !== issuer) throw new Error(`discovery document names issuer ${JSON.stringify(named)}, expected ${issuer}`);
+  return metadata as Record<string, unknown>;
+}
+
+/** An endpoint named by the discovery document: a URL, never downgrading an https issuer to http. */
+export function endpointOf(value: string, issuer: string, member: string): URL {
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== new URL(issuer).protocol) throw new Error(`${member} downgrades to http`);
+  return url;
 }

@@ -10,6 +10,7 @@ import { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type Ke
 import type { JwtIssuerConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { boundCertificateOf } from './certificate-binding.ts';
 import { createDiscoveredKeySet } from './discovery.ts';
 import { principalFromClaims, type Principal } from './principal.ts';
 
@@ -19,6 +20,8 @@ export interface VerifiedToken {
   principal: Principal;
   /** exp, in milliseconds since the epoch. */
   expiresAtMs: number;
+  /** RFC 8705 `cnf.x5t#S256`: the client certificate the token is bound to. */
+  boundCertificate?: string;
 }
 
 export interface JwtVerifier {
@@ -31,6 +34,8 @@ export interface JwtVerifierOptions {
   log: Logger;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /** Every key set or discovery fetch, for metrics. */
+  onKeySetFetch?: (issuer: string, ok: boolean) => void;
 }
 
 export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: JwtVerifierOptions): JwtVerifier {
@@ -82,21 +87,24 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       if (exp * 1000 - issuedAt > config.maxLifetimeMs) {
         throw AuthError.invalidToken(`token lifetime ${Math.round((exp * 1000 - issuedAt) / 1000)}s exceeds maxLifetime`);
       }
-      return { principal: principalFromClaims(payload as Record<string, unknown>, config), expiresAtMs: exp * 1000 };
+      const principal = principalFromClaims(payload as Record<string, unknown>, config);
+      const boundCertificate = boundCertificateOf(payload.cnf);
+      return boundCertificate === undefined ? { principal, expiresAtMs: exp * 1000 } : { principal, expiresAtMs: exp * 1000, boundCertificate };
     },
   };
 }
 
-function keySetFor(config: JwtIssuerConfig, { log, now }: JwtVerifierOptions): KeySet {
+function keySetFor(config: JwtIssuerConfig, { log, now, onKeySetFetch }: JwtVerifierOptions): KeySet {
   const remote = {
     timeoutMs: config.jwksTimeoutMs,
     cooldownMs: config.jwksCooldownMs,
     maxAgeMs: config.jwksMaxAgeMs,
     ...(now ? { now } : {}),
-    onFetch: (event: { url: string; ok: boolean; error?: Error; keys?: number }) =>
-      event.ok
-        ? log.info('key set fetched', { issuer: config.issuer, url: event.url, keys: event.keys })
-        : log.warn('key set fetch failed', { issuer: config.issuer, url: event.url, error: event.error }),
+    onFetch: (event: { url: string; ok: boolean; error?: Error; keys?: number }) => {
+      onKeySetFetch?.(config.issuer, event.ok);
+      if (event.ok) log.info('key set fetched', { issuer: config.issuer, url: event.url, keys: event.keys });
+      else log.warn('key set fetch failed', { issuer: config.issuer, url: event.url, error: event.error });
+    },
   };
   switch (config.jwks.kind) {
     case 'file':

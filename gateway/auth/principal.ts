@@ -2,7 +2,7 @@
  * The Principal: who a request is made for, built once per request from a verified credential (public API).
  */
 import { ANONYMOUS_FIELDS, CLAIM_LIMITS, parsePrincipalId, principalId, UNSAFE_IN_ITEM, type PrincipalFields } from '@frontdesk/kit/contract';
-import type { JwtIssuerConfig } from '../config/types.ts';
+import type { ClaimMapping } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 
 /**
@@ -31,21 +31,25 @@ export function sessionPrincipal(verified: Principal): Principal {
   return Object.freeze({ ...verified, method: 'session' as const, id: principalId('session', namespace, verified.subject) });
 }
 
-/** Builds a Principal from a verified JWT payload and its issuer's config; refuses ill-typed claims. */
+/**
+ * Builds a Principal from a verified JWT payload (or an active introspection answer) and its issuer's
+ * config; refuses ill-typed claims. `exp` must already be checked to be a number.
+ */
 export function principalFromClaims(
   payload: Readonly<Record<string, unknown>>,
-  { issuer, principalNamespace, claims: mapping }: Pick<JwtIssuerConfig, 'issuer' | 'principalNamespace' | 'claims'>,
+  { issuer, principalNamespace, claims: mapping }: { issuer: string; principalNamespace: string; claims: ClaimMapping },
+  method: 'jwt' | 'introspection' = 'jwt',
 ): Principal {
   const subject = readClaim(payload, mapping.subject);
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > CLAIM_LIMITS.subject) {
     throw AuthError.invalidToken(`claim ${mapping.subject} is not a string of 1-${CLAIM_LIMITS.subject} characters`);
   }
-  const exp = payload.exp as number; // jose checked it is a number
+  const exp = payload.exp as number; // checked by the caller (jose, or the introspection answer check)
   return Object.freeze({
-    id: principalId('jwt', principalNamespace, subject),
+    id: principalId(method, principalNamespace, subject),
     subject,
     issuer,
-    method: 'jwt' as const,
+    method,
     scopes: Object.freeze(readList(payload, mapping.scopes)),
     roles: Object.freeze(readList(payload, mapping.roles)),
     tenant: mapping.tenant === undefined ? undefined : readOptionalString(payload, mapping.tenant),

@@ -3,6 +3,8 @@
  * records problems saying what to change (README.md "Configuration reference").
  */
 import { existsSync } from 'node:fs';
+import { CREDENTIAL_CHECKS } from './credential-checks.ts';
+import { isPlainHttpBeyondLoopback } from './read.ts';
 import { ORIGIN_PATTERN, sessionAppOrigins } from './table/browser.ts';
 import type { GatewayConfig } from './types.ts';
 
@@ -24,7 +26,8 @@ export const checkForwardHeaders: Check = ({ forwardHeaders, identity }, problem
 };
 
 export const checkSomeoneCanCall: Check = ({ auth }, problem) => {
-  if (!auth.anonymous && auth.jwt.length === 0) problem('auth: anonymous is false but no auth.jwt issuer is configured, so every request would be refused');
+  const someMethod = auth.jwt.length > 0 || auth.introspection.length > 0 || auth.apiKeys !== undefined || auth.mtls.identities.length > 0;
+  if (!auth.anonymous && !someMethod) problem('auth: anonymous is false but no auth.jwt issuer, auth.introspection server, auth.apiKeys file or auth.mtls identity is configured, so every request would be refused');
 };
 
 export const checkIssuersUnique: Check = ({ auth }, problem) => {
@@ -57,17 +60,6 @@ export const checkKeySetTransport: Check = ({ production, auth }, problem) => {
   });
 };
 
-function isPlainHttpBeyondLoopback(text: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return false; // already reported as not a URL
-  }
-  if (url.protocol !== 'http:') return false;
-  // WHATWG URL parsing normalises IPv4 forms (127.1, 0x7f.0.0.1) to dotted decimal.
-  return !(url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname));
-}
 
 export const checkDevKeys: Check = ({ production, identity }, problem) => {
   if (identity.devKeys && production) {
@@ -136,11 +128,21 @@ function canonical(origin: string): string {
   }
 }
 
+/** Node refuses a `headersTimeout` above a non-zero `requestTimeout` (ERR_OUT_OF_RANGE at createServer). */
+export const checkClientTimeouts: Check = ({ server }, problem) => {
+  // An invalid requestTimeout reads as 0 and is already reported.
+  if (server.requestTimeoutMs > 0 && server.headersTimeoutMs > server.requestTimeoutMs) {
+    problem(`server.headersTimeout: ${server.headersTimeoutMs}ms is longer than server.requestTimeout (${server.requestTimeoutMs}ms), which covers the headers too; lower it or raise server.requestTimeout`);
+  }
+};
+
 export const CHECKS: readonly Check[] = [
   checkForwardHeaders,
+  ...CREDENTIAL_CHECKS,
   checkSomeoneCanCall,
   checkIssuersUnique,
   checkTokenFitsInHeaders,
+  checkClientTimeouts,
   checkKeySetTransport,
   checkDevKeys,
   checkIdentityKeyFiles,

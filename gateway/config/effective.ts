@@ -12,6 +12,7 @@ export function effectiveConfig(field: Field, value: unknown, baseDir: string): 
   if (value === undefined && field.kind !== 'section' && field.kind !== 'map') value = 'default' in field ? field.default : undefined;
   if (value === undefined && field.kind !== 'section' && field.kind !== 'map') return undefined;
   if (field.secret) return MASK;
+  if (field.kind === 'section' && field.optional && value === undefined) return undefined;
   switch (field.kind) {
     case 'section': {
       const raw = (value ?? {}) as Record<string, unknown>;
@@ -27,6 +28,7 @@ export function effectiveConfig(field: Field, value: unknown, baseDir: string): 
     case 'list':
       return (field.single && typeof value === 'string' ? [value] : (value as unknown[])).map((item) => effectiveConfig(field.item, item, baseDir));
     case 'integer':
+    case 'number':
       return Number(value);
     case 'boolean':
       return value === true || value === 'true';

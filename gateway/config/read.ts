@@ -58,6 +58,13 @@ export function readField(field: Field, value: unknown, key: string, context: Re
       problem(`${key}: expected an integer from ${field.min} to ${field.max}${unitSuffix(field)}, got ${describe(value)}${hint}`);
       return field.min;
     }
+    case 'number': {
+      // A decimal string comes from ${ENV} interpolation.
+      const number = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+      if (typeof number === 'number' && Number.isFinite(number) && number >= field.min && number <= field.max) return number;
+      problem(`${key}: expected a number from ${field.min} to ${field.max}, got ${describe(value)}${hint}`);
+      return field.min;
+    }
     case 'boolean': {
       if (typeof value === 'boolean') return value;
       if (value === 'true' || value === 'false') return value === 'true'; // from ${ENV} interpolation
@@ -116,6 +123,7 @@ export function readField(field: Field, value: unknown, key: string, context: Re
 function placeholder(field: Field): unknown {
   switch (field.kind) {
     case 'integer':
+    case 'number':
       return field.min;
     case 'duration':
       return 0;
@@ -147,6 +155,22 @@ export function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * True for a plain http URL to a host beyond loopback: what travels over it (keys, tokens) can be read or
+ * swapped by anyone on the path. Loopback never leaves the host (a sidecar, the local stack).
+ */
+export function isPlainHttpBeyondLoopback(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false; // already reported as not a URL
+  }
+  if (url.protocol !== 'http:') return false;
+  // WHATWG URL parsing normalises IPv4 forms (127.1, 0x7f.0.0.1) to dotted decimal.
+  return !(url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname));
 }
 
 export function describe(value: unknown): string {

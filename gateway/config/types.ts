@@ -27,6 +27,15 @@ export type ClaimMapping = JwtIssuerConfig['claims'];
 export type IdentityConfig = GatewayConfig['identity'];
 export type IdentityKeyConfig = IdentityConfig['keys'][number];
 export type LogLevel = GatewayConfig['logLevel'];
+export type LogFormat = GatewayConfig['logFormat'];
+export type MetricsConfig = GatewayConfig['metrics'];
+export type TracingConfig = GatewayConfig['tracing'];
+export type ListenTlsConfig = NonNullable<GatewayConfig['listen']['tls']>;
+export type SubgraphTlsConfig = NonNullable<SubgraphDefaults['tls']>;
+export type IntrospectionConfig = AuthConfig['introspection'][number];
+export type ApiKeysConfig = NonNullable<AuthConfig['apiKeys']>;
+export type MtlsConfig = AuthConfig['mtls'];
+export type CertificateIdentityConfig = MtlsConfig['identities'][number];
 export type CorsConfig = GatewayConfig['cors'];
 /** undefined: sessions are off. */
 export type SessionsConfig = NonNullable<GatewayConfig['sessions']>;

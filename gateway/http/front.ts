@@ -3,23 +3,27 @@
  * GraphQL), gives the request its id, checks the envelope (method, content type), authenticates from the
  * headers alone — a refused credential costs no body read and no JSON parse — then reads and bounds the
  * body and hands the request to Apollo. Every refusal is an error of the catalogue (docs/errors.md).
- * CORS is answered first (./cors.ts); `/auth/*` and the session cookie belong to ./session-routes.ts.
+ * Operations are admitted before authentication, and run under a deadline (docs/overload.md).
+ * CORS is answered before routing (./cors.ts); `/auth/*` and the session cookie belong to ./session-routes.ts.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { ANSWERED, isJsonContentType, parseRequestTarget, readJsonBody, sendError, sendJson, toHeaderMap, writeResponse } from '@frontdesk/kit/node-http';
+import { ANSWERED, isJsonContentType, parseRequestTarget, sendError, sendJson, toHeaderMap, writeResponse, type RequestTarget } from '@frontdesk/kit/node-http';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import { AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { OverloadListener } from '../overload-events.ts';
+import { createAdmission } from './admission.ts';
 import type { Cors } from './cors.ts';
 import { requestIdOf } from './request-id.ts';
 import type { SessionFront } from './session-routes.ts';
+import { operationSignal, readJsonBodyWithin } from './timeouts.ts';
 
 export interface HttpFrontOptions {
-  config: Pick<GatewayConfig, 'limits' | 'auth'>;
+  config: Pick<GatewayConfig, 'limits' | 'auth' | 'server' | 'admission'>;
   apollo: ApolloServer<GatewayContext>;
   authenticator: Authenticator;
   /** The public identity key set, served at /.well-known/jwks.json. */
@@ -27,6 +31,10 @@ export interface HttpFrontOptions {
   /** True once the gateway is draining: /readyz answers 503 so load balancers stop sending traffic. */
   draining: () => boolean;
   log: Logger;
+  /** Called once the request's context is built (the access log reads its principal). */
+  onContext?: (req: IncomingMessage, context: GatewayContext) => void;
+  /** Requests shed by the admission control (docs/overload.md). */
+  onOverloadEvent?: OverloadListener;
   /** CORS for browser apps on other origins; undefined: off. */
   cors?: Cors | undefined;
   /** Cookie sessions (`/auth/*` and the session credential); undefined: off. */
@@ -39,11 +47,12 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { config, apollo, authenticator, log } = options;
   const jwksBody = JSON.stringify(options.jwks);
   const { bodyBytes, batchedOperations } = config.limits;
+  const admission = createAdmission(config.admission, options.onOverloadEvent);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (options.cors?.handle(req, res)) return;
     const target = parseRequestTarget(req.url);
     if (!target) return sendError(res, 'BAD_REQUEST', 'Malformed request target');
+    if (options.cors?.handle(req, res)) return;
     if (req.method === 'GET') {
       if (target.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (target.pathname === '/readyz') return options.draining() ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready' });
@@ -64,29 +73,40 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
     // JSON only: also what makes a cross-site form post impossible (with Apollo's CSRF preflight rule).
     if (!isJsonContentType(req.headers['content-type'])) return refuseUnread(req, res, () => sendError(res, 'UNSUPPORTED_MEDIA_TYPE'));
 
+    // Admitted before any authentication work, or 503 OVERLOADED (docs/overload.md).
+    const release = await admission.admit(res);
+    if (!release) return refuseUnread(req, res, () => admission.refuse(res));
+    try {
+      await handleOperation(req, res, target, requestId, requestLog);
+    } finally {
+      release();
+    }
+  };
+
+  const handleOperation = async (req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string, requestLog: Logger): Promise<void> => {
+    const signal = operationSignal(res, config.server.deadlineMs);
     let principal: Principal;
     try {
-      const session = options.sessions ? await options.sessions.credential(req, res) : {};
-      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, ...session });
+      // A session cookie is one credential of the chain (gateway/auth/methods/session.ts), looked up only
+      // once it is the request's only one.
+      const session = options.sessions?.credential(req, res);
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, socket: req.socket, requestId, ...(session ? { session } : {}) });
     } catch (error) {
+      // The refusal's reason goes to the audit stream (gateway/observability/auth.ts), never to the client.
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
-      requestLog[authError.code === 'AUTH_UNAVAILABLE' ? 'warn' : 'info']('authentication refused', {
-        code: authError.code,
-        reason: authError.reason,
-        cause: authError.cause,
-      });
       const { status, headers, error: graphQLError } = authErrorResponse(authError, config.auth.realm);
       return refuseUnread(req, res, () => sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers));
     }
 
-    const body = await readJsonBody(req, res, bodyBytes);
+    const body = await readJsonBodyWithin(req, res, bodyBytes, config.server.bodyTimeoutMs);
     if (body === ANSWERED) return;
     if (Array.isArray(body)) {
       if (batchedOperations === 0) return sendError(res, 'BAD_REQUEST', 'Batched requests are not accepted');
       if (body.length === 0 || body.length > batchedOperations) return sendError(res, 'BAD_REQUEST', `A batch holds 1 to ${batchedOperations} operations`);
     }
 
-    const context: GatewayContext = { requestId, principal, log: requestLog };
+    const context: GatewayContext = { requestId, principal, log: requestLog, signal };
+    options.onContext?.(req, context);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers: toHeaderMap(req), search: target.search, body },
       context: async () => context,

@@ -1,6 +1,7 @@
 /**
  * The session cookies on the wire, and the rules a cookie-authenticated request must pass before anything
- * runs: one session cookie, no Authorization header beside it, an allowed `Origin`, and the CSRF header.
+ * runs: one session cookie, an allowed `Origin`, and the CSRF header. No other credential beside it is
+ * the authentication chain's rule (gateway/auth/methods/session.ts).
  *
  * Cookies are `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, host-only (RFC 6265bis
  * §4.1.3.2). Browsers keep `Secure` cookies set over plain http on loopback hosts (Chromium treats
@@ -55,15 +56,6 @@ export function requireSameApp(req: IncomingMessage, appOrigins: ReadonlySet<str
   }
   if (req.headers[CSRF_HEADER] === undefined) {
     throw AuthError.invalidRequest(`session cookie without ${CSRF_HEADER}`, `Cookie-authenticated requests must send the ${CSRF_HEADER} header`);
-  }
-}
-
-/** `Authorization` next to the cookie is two credentials: ambiguous (RFC 6750 §2, SECURITY.md). */
-export function refuseSecondCredential(req: IncomingMessage): void {
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if ((req.rawHeaders[i] as string).toLowerCase() === 'authorization') {
-      throw AuthError.invalidRequest('session cookie and Authorization header', 'Send either the session cookie or an Authorization header, not both');
-    }
   }
 }
 

@@ -11,22 +11,25 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendError, sendJson } from '@frontdesk/kit/node-http';
+import type { SessionCredential } from '../auth/method.ts';
 import { sessionAppOrigins } from '../config/table/browser.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import { AUTH_RETRY_AFTER_SECONDS, AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { LoginError, type Sessions } from '../session/sessions.ts';
 import { allowedReturnTo } from './return-to.ts';
-import { clearCookie, cookieValues, refuseSecondCredential, requireSameApp, sessionIdOf, setCookie } from './session-cookies.ts';
+import { clearCookie, cookieValues, requireSameApp, sessionIdOf, setCookie } from './session-cookies.ts';
 
 export interface SessionFront {
   /** Answers `/auth/*` (the caller checked the prefix). */
   route(req: IncomingMessage, res: ServerResponse, target: { pathname: string; search: string }, log: Logger): Promise<void>;
   /**
-   * For a GraphQL request: with the session cookie, the session's live access token (refreshed when due),
-   * after the cookie rules; without it, nothing. Throws AuthError; clears the cookie of an ended session.
+   * For a GraphQL request with the session cookie: the session as a credential of the chain
+   * (gateway/auth/methods/session.ts) — its cookie rules checked when the chain extracts it, its access
+   * token looked up (refreshed when due) only when the chain verifies it, the cookie of an ended session
+   * cleared then. Without the cookie, undefined.
    */
-  credential(req: IncomingMessage, res: ServerResponse): Promise<{ session?: { accessToken: string } }>;
+  credential(req: IncomingMessage, res: ServerResponse): SessionCredential | undefined;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -128,18 +131,21 @@ export function createSessionFront(config: Pick<GatewayConfig, 'sessions' | 'cor
       await route.handle(req, res, search, log);
     },
 
-    async credential(req, res) {
-      if (cookieValues(req, cookie).length === 0) return {};
-      // Before any lookup or refresh: one credential, from an app origin, with the CSRF header.
-      refuseSecondCredential(req);
-      requireSameApp(req, appSet);
-      try {
-        const sessionId = sessionIdOf(req, cookie) as string;
-        return { session: { accessToken: await sessions.accessToken(sessionId) } };
-      } catch (error) {
-        if (error instanceof AuthError && error.clientReason === 'session_ended') clearCookie(res, cookie);
-        throw error;
-      }
+    credential(req, res) {
+      if (cookieValues(req, cookie).length === 0) return undefined;
+      return {
+        // At extraction, before any lookup: from an app origin, with the CSRF header. That the cookie is the
+        // request's only credential is the chain's rule (gateway/auth/authenticate.ts), also before any lookup.
+        check: () => requireSameApp(req, appSet),
+        async accessToken() {
+          try {
+            return await sessions.accessToken(sessionIdOf(req, cookie) as string);
+          } catch (error) {
+            if (error instanceof AuthError && error.clientReason === 'session_ended') clearCookie(res, cookie);
+            throw error;
+          }
+        },
+      };
     },
   };
 }

@@ -15,6 +15,10 @@ export const ERROR_CATALOGUE = {
   AUTH_UNAVAILABLE: { status: 503, message: 'Authentication is temporarily unavailable' },
   /** Too many requests for this caller's budget. */
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  /** The gateway is at its bound of operations in flight and its queue is full or waited too long; `Retry-After`. */
+  OVERLOADED: { status: 503, message: 'The gateway is overloaded; retry later' },
+  /** The client did not send its request headers or body within the configured time. */
+  REQUEST_TIMEOUT: { status: 408, message: 'Request not received in time' },
   /** A malformed HTTP request: bad request target, body not JSON, a batch where none is accepted. */
   BAD_REQUEST: { status: 400, message: 'Bad request' },
   /** No such route. */

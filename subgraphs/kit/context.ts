@@ -6,6 +6,7 @@ import { GraphQLError, Kind, parse, type OperationDefinitionNode, type Selection
 import { ANONYMOUS_FIELDS, type BoundRequest } from './contract.ts';
 import { IdentityError, identityErrorToGraphQL } from './errors.ts';
 import { readHeader, type HeaderSource, type Identity, type IdentityVerifier } from './identity.ts';
+import { spanEvent } from './telemetry.ts';
 
 export interface SubgraphContext<Loaders = unknown> {
   readonly identity: Identity;
@@ -52,6 +53,7 @@ export function createContextFactory<Loaders>(
     try {
       if (!bound) throw new IdentityError('UNAUTHENTICATED', 'request body is not a GraphQL POST body');
       identity = await options.verifier.verify(headers, bound);
+      spanEvent('frontdesk.identity.verified', { 'frontdesk.auth.method': identity.method, 'frontdesk.auth.authenticated': identity.authenticated });
     } catch (error) {
       if (!(error instanceof IdentityError)) throw refusal(new IdentityError('UNAUTHENTICATED', String(error)), options, requestId);
       if (options.allowSdlWithoutIdentity && error.code === 'UNAUTHENTICATED' && bound && isSdlOnlyQuery(bound)) {
@@ -65,6 +67,7 @@ export function createContextFactory<Loaders>(
 }
 
 function refusal<L>(error: IdentityError, options: SubgraphContextOptions<L>, requestId: string | undefined): GraphQLError {
+  spanEvent('frontdesk.identity.refused', { 'frontdesk.identity.code': error.code, 'frontdesk.identity.reason': error.reason.slice(0, 200) });
   options.onRefused?.(error, requestId);
   return identityErrorToGraphQL(error);
 }

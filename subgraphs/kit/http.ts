@@ -7,6 +7,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { ApolloServer, BaseContext } from '@apollo/server';
 import type { ContextRequest } from './context.ts';
 import { ANSWERED, isJsonContentType, parseRequestTarget, readJsonBody, sendError, sendJson, toHeaderMap, writeResponse } from './node-http.ts';
+import { withServerSpan } from './telemetry.ts';
 
 export interface SubgraphHandlerOptions<Context extends BaseContext> {
   server: ApolloServer<Context>;
@@ -21,7 +22,15 @@ export function createSubgraphHandler<Context extends BaseContext>(options: Subg
   const path = options.path ?? '/graphql';
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   return (req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    // POSTs continue the gateway's trace (a no-op without OpenTelemetry); health checks make no span.
+    const handled =
+      req.method === 'POST'
+        ? withServerSpan(`POST ${path}`, req.headers, { 'http.request.method': 'POST', 'http.route': path, 'server.port': req.socket.localPort ?? 0 }, (end) => {
+            res.once('close', () => end(res.statusCode));
+            return handle(req, res);
+          })
+        : handle(req, res);
+    handled.catch((error: unknown) => {
       // Apollo answers GraphQL errors itself; this is a bug or a dropped connection. Never leak it.
       if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR');
       else res.destroy(error as Error);

@@ -31,6 +31,7 @@ export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
 export { answerClientError } from './node-http.ts';
 export { ERROR_CATALOGUE, type ErrorCode as CatalogueCode } from './catalogue.ts';
 export { createLoader } from './loaders.ts';
+export { AUTHZ_DENIED_CHANNEL, type AuthzDenial } from './telemetry.ts';
 export { ErrorCode, IdentityError } from './errors.ts';
 export { createRemoteKeySet, createStaticKeySet, KeySetUnavailableError, type KeySet, type RemoteKeySetOptions } from './key-set.ts';
 export {

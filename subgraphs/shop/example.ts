@@ -2,11 +2,22 @@
  * The example shop's subgraphs and how to run one: each is an ordinary Apollo subgraph that uses the kit
  * exactly as a subgraph team would (identity verification in the context, per-request loaders).
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
-import { answerClientError, createContextFactory, createIdentityVerifier, createSubgraphHandler, type Identity, type IdentityVerifierOptions, type SubgraphContext } from '@frontdesk/kit';
+import {
+  answerClientError,
+  AUTHZ_DENIED_CHANNEL,
+  createContextFactory,
+  createIdentityVerifier,
+  createSubgraphHandler,
+  type AuthzDenial,
+  type Identity,
+  type IdentityVerifierOptions,
+  type SubgraphContext,
+} from '@frontdesk/kit';
 
 export interface ExampleSubgraph<Loaders, Store> {
   name: string;
@@ -55,9 +66,23 @@ export async function runSubgraph<L, S>(subgraph: ExampleSubgraph<L, S>, options
     verifier,
     loaders: subgraph.loaders,
     allowSdlWithoutIdentity: options.allowSdlWithoutIdentity ?? false,
-    onRefused: (error, requestId) => log({ level: 'warn', msg: 'request refused', code: error.code, reason: error.reason, requestId }),
+    onRefused: (error, requestId) => log({ level: 'warn', msg: 'request refused', audit: true, code: error.code, reason: error.reason, requestId }),
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, createSubgraphHandler({ server: apollo, context }));
+  // The audit stream of field denials: the kit publishes each one; this subgraph logs its own requests'
+  // (several subgraphs may share a process, as in the tests).
+  // Apollo Server hands resolvers a shallow copy of the context: a symbol-keyed mark travels with it.
+  const ours = Symbol(subgraph.name);
+  const onDenied = (message: unknown) => {
+    const { coordinate, code, context: deniedIn } = message as AuthzDenial;
+    if (typeof deniedIn !== 'object' || deniedIn === null || !(ours in deniedIn)) return;
+    const { identity, requestId } = deniedIn as unknown as SubgraphContext<L>;
+    log({ level: 'info', msg: 'field denied', audit: true, field: coordinate, code, method: identity.method, issuer: identity.issuer, requestId });
+  };
+  subscribe(AUTHZ_DENIED_CHANNEL, onDenied);
+  const contextOf = async (request: Parameters<typeof context>[0]) => {
+    return Object.assign(await context(request), { [ours]: true });
+  };
+  const server = createServer({ keepAliveTimeout: 65_000 }, createSubgraphHandler({ server: apollo, context: contextOf }));
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
   const { address, port } = server.address() as AddressInfo;
@@ -72,6 +97,7 @@ export async function runSubgraph<L, S>(subgraph: ExampleSubgraph<L, S>, options
         server.closeIdleConnections();
       });
       await apollo.stop();
+      unsubscribe(AUTHZ_DENIED_CHANNEL, onDenied);
     },
   };
 }

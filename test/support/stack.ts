@@ -12,6 +12,7 @@ import { createAuthenticator, type Authenticator } from '../../gateway/auth/auth
 import { generateDevKey, loadIdentityKeys, type SigningKey } from '../../gateway/identity/keys.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
+import type { OverloadEvent } from '../../gateway/overload-events.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { runSubgraph, SUBGRAPH_NAMES, type RunningSubgraph, type SubgraphName } from '../../subgraphs/shop/example.ts';
 import { createAccountsSubgraph } from '../../subgraphs/shop/accounts/index.ts';
@@ -41,6 +42,8 @@ export interface StackSubgraph extends RunningSubgraph {
   received: ReceivedRequest[];
   /** Refusals the kit logged (server-only reasons). */
   refusals: LogEntry[];
+  /** The subgraph's audit lines (`audit: true`): refusals and field denials. */
+  audit: LogEntry[];
 }
 
 export interface Stack {
@@ -53,6 +56,8 @@ export interface Stack {
   subgraphs: Record<SubgraphName, StackSubgraph>;
   stores: { accounts: AccountsStore; products: ProductsStore; reviews: ReviewsStore };
   logs: LogEntry[];
+  /** What the overload protection reported: sheds, breaker changes, shared fetches (docs/overload.md). */
+  overloadEvents: OverloadEvent[];
   identityIssuer: string;
   /** The gateway's identity key file (a private JWK), for a second gateway signing as this one. */
   identityKeyFile: string;
@@ -80,11 +85,14 @@ export interface StackOptions {
   now?: () => number;
   /** What the subgraphs trust as the gateway's JWKS. Default: the public half of the stack's key. */
   subgraphJwks?: string | JSONWebKeySet;
+  /** Per started subgraph, keys merged into its `subgraphs.<name>` config (e.g. an https front and its `tls`). */
+  subgraphConfig?: (name: SubgraphName, subgraph: StackSubgraph) => Promise<Record<string, unknown> | undefined>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const examples = { accounts: createAccountsSubgraph(), products: createProductsSubgraph(), reviews: createReviewsSubgraph() };
   const logs: LogEntry[] = [];
+  const overloadEvents: OverloadEvent[] = [];
   const keyDir = mkdtempSync(join(tmpdir(), 'frontdesk-test-'));
   const identityIssuer = 'https://gateway.test';
 
@@ -99,34 +107,40 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const subgraphs = {} as Record<SubgraphName, StackSubgraph>;
   for (const name of SUBGRAPH_NAMES) {
     const refusals: LogEntry[] = [];
+    const audit: LogEntry[] = [];
     const running = await runSubgraph(examples[name] as never, {
       port: 0,
       identity: { jwks: options.subgraphJwks ?? gatewayJwks, issuer: identityIssuer, replay: options.replay ?? false },
       log: (entry) => {
         if (entry.msg === 'request refused') refusals.push(entry as LogEntry);
+        if (entry.audit === true) audit.push(entry as LogEntry);
       },
     });
-    subgraphs[name] = { ...running, received: [], refusals };
+    subgraphs[name] = { ...running, received: [], refusals, audit };
     record(subgraphs[name]);
   }
 
+  // `config.subgraphs` adds to each subgraph's entry (e.g. its concurrency) beside the URL set here.
+  const { subgraphs: overrides = {}, ...rest } = (options.config ?? {}) as { subgraphs?: Record<string, Record<string, unknown>> };
   const config = parseConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       supergraph: SUPERGRAPH,
-      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { url: subgraphs[name].url }])),
+      subgraphs: Object.fromEntries(
+        await Promise.all(SUBGRAPH_NAMES.map(async (name) => [name, { url: subgraphs[name].url, ...overrides[name], ...(await options.subgraphConfig?.(name, subgraphs[name])) }] as const)),
+      ),
       auth: options.auth ?? { anonymous: true },
       identity: { issuer: identityIssuer, keys: [{ file: keyFile }] },
       logLevel: 'debug',
       shutdownGrace: '2s',
-      ...options.config,
+      ...rest,
     },
     { env: options.env ?? {}, source: join(ROOT, 'gateway.test.yaml') },
   );
   const log = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line) as LogEntry) });
   const clock = options.now ? { now: options.now } : {};
-  const authenticator = createAuthenticator(config.auth, { log, ...clock });
-  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator });
+  const authenticator = createAuthenticator(config.auth, { log, ...clock, clientCertificate: config.listen.tls?.clientCert });
+  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator, onOverloadEvent: (event) => void overloadEvents.push(event) });
   const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
   return {
       url: `${gateway.url}/graphql`,
@@ -136,6 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       subgraphs,
       stores: { accounts: examples.accounts.store, products: examples.products.store, reviews: examples.reviews.store },
       logs,
+      overloadEvents,
       identityIssuer,
       identityKeyFile: keyFile,
       async query(body, queryOptions = {}) {

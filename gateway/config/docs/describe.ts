@@ -31,6 +31,8 @@ export function boundsText(field: Field): string {
       return field.mustExist ? 'file path (must exist)' : 'file path';
     case 'integer':
       return field.unit === 'bytes' ? `bytes, ${formatBytes(field.min)} to ${formatBytes(field.max)}` : `integer, ${field.min} to ${field.max}`;
+    case 'number':
+      return `number, ${field.min} to ${field.max}`;
     case 'boolean':
       return '`true` or `false`';
     case 'duration':

@@ -42,6 +42,8 @@ function schemaOf(field: Field): Schema {
       return { ...annotations, anyOf: [{ type: 'string', pattern: '^https?://' }, INTERPOLATED] };
     case 'integer':
       return { ...annotations, anyOf: [{ type: 'integer', minimum: field.min, maximum: field.max }, INTERPOLATED] };
+    case 'number':
+      return { ...annotations, anyOf: [{ type: 'number', minimum: field.min, maximum: field.max }, INTERPOLATED] };
     case 'boolean':
       return { ...annotations, anyOf: [{ type: 'boolean' }, INTERPOLATED] };
     case 'duration':

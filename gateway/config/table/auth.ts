@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CLAIM_LIMITS } from '@frontdesk/kit/contract';
 import { isHttpUrl } from '../read.ts';
+import { apiKeys, introspection, mtls } from './credentials.ts';
 import { boolean, duration, integer, list, oneOf, section, string, type FinishContext } from './fields.ts';
 
 /** Asymmetric JWS algorithms accepted for caller tokens. HS*, none and anything else are refused. */
@@ -90,4 +91,7 @@ export const auth = section('Who may call, and how their tokens are verified.', 
     ttl: duration({ default: '60s', doc: "longest reuse of a verification result; never past the token's `exp`" }),
   }),
   jwt: list(issuer, { defaultText: 'none', doc: 'accepted token issuers; none: every bearer token is refused' }),
+  introspection,
+  apiKeys,
+  mtls,
 });

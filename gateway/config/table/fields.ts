@@ -49,6 +49,13 @@ export interface IntegerField<T = unknown> extends Common<T> {
   readonly max: number;
   readonly unit?: 'bytes';
 }
+/** A decimal number within bounds (a sampling ratio); integers use IntegerField. */
+export interface NumberField<T = unknown> extends Common<T> {
+  readonly kind: 'number';
+  readonly default?: number;
+  readonly min: number;
+  readonly max: number;
+}
 export interface BooleanField<T = unknown> extends Common<T> {
   readonly kind: 'boolean';
   readonly default?: boolean;
@@ -82,6 +89,8 @@ export interface SectionField<T = unknown> extends Common<T> {
   readonly fields: Readonly<Record<string, Field>>;
   /** Turns the read fields into the config object's shape, checking what spans several keys of the section. */
   readonly finish?: (read: never, context: FinishContext) => T;
+  /** Absent means off (`listen.tls`): `gateway check` omits it rather than showing its defaults. */
+  readonly optional?: boolean;
 }
 
 export type Field<T = unknown> =
@@ -89,6 +98,7 @@ export type Field<T = unknown> =
   | UrlField<T>
   | PathField<T>
   | IntegerField<T>
+  | NumberField<T>
   | BooleanField<T>
   | DurationField<T>
   | EnumField<T>
@@ -142,6 +152,12 @@ export function integer(options: Options<IntegerField>): IntegerField {
   return { kind: 'integer', ...options };
 }
 
+export function number(options: Options<NumberField> & Given): NumberField<number>;
+export function number(options: Options<NumberField>): NumberField<number | undefined>;
+export function number(options: Options<NumberField>): NumberField {
+  return { kind: 'number', ...options };
+}
+
 export function boolean(options: Options<BooleanField> & { readonly default: boolean }): BooleanField<boolean> {
   return { kind: 'boolean', ...options };
 }
@@ -173,4 +189,13 @@ export function section<const F extends Readonly<Record<string, Field>>>(doc: st
 export function section<const F extends Readonly<Record<string, Field>>, T>(doc: string, fields: F, finish: (read: SectionOutput<F>, context: FinishContext) => T): SectionField<T>;
 export function section(doc: string, fields: Readonly<Record<string, Field>>, finish?: (read: never, context: FinishContext) => unknown): SectionField {
   return finish ? { kind: 'section', doc, fields, finish } : { kind: 'section', doc, fields };
+}
+
+/** A section whose absence turns a feature off: `finish` returns undefined for it. */
+export function optionalSection<const F extends Readonly<Record<string, Field>>, T>(
+  doc: string,
+  fields: F,
+  finish: (read: SectionOutput<F>, context: FinishContext) => T | undefined,
+): SectionField<T | undefined> {
+  return { kind: 'section', doc, fields, finish, optional: true } as SectionField<T | undefined>;
 }

@@ -25,6 +25,7 @@ import {
 } from 'graphql';
 import { ErrorCode } from '../errors.ts';
 import type { Identity } from '../identity.ts';
+import { reportDenial } from '../telemetry.ts';
 import { createRequirementsReader, isEmpty, NONE, policyNames, type Requirements } from './requirements.ts';
 
 /** A named policy: sees the caller, the parent object and the field's arguments. Throwing or timing out denies. */
@@ -76,9 +77,9 @@ export function applyAuthorization<Context>(schema: GraphQLSchema, options: Auth
         const identity = identityOf(context);
         const verdict = decide(requirements, identity, { parent, args, context, info }, policies, timeoutMs, options.onPolicyError);
         if (verdict === true) return resolve(parent, args, context, info);
-        if (verdict === false) throw denial(identity, coordinate);
+        if (verdict === false) throw denial(identity, coordinate, context);
         return verdict.then((allowed) => {
-          if (!allowed) throw denial(identity, coordinate);
+          if (!allowed) throw denial(identity, coordinate, context);
           return resolve(parent, args, context, info);
         });
       };
@@ -90,11 +91,13 @@ export function applyAuthorization<Context>(schema: GraphQLSchema, options: Auth
   return schema;
 }
 
-function denial(identity: Identity | undefined, coordinate: string): GraphQLError {
-  if (!identity?.authenticated) {
-    return new GraphQLError(`Authentication required to access ${coordinate}`, { extensions: { code: ErrorCode.UNAUTHENTICATED } });
-  }
-  return new GraphQLError(`Not authorized to access ${coordinate}`, { extensions: { code: ErrorCode.FORBIDDEN } });
+/** The error at a denied field's path; the denial is also reported (a span event, the audit channel). */
+function denial(identity: Identity | undefined, coordinate: string, context: unknown): GraphQLError {
+  const code = identity?.authenticated ? ErrorCode.FORBIDDEN : ErrorCode.UNAUTHENTICATED;
+  reportDenial({ coordinate, code, context });
+  return code === ErrorCode.UNAUTHENTICATED
+    ? new GraphQLError(`Authentication required to access ${coordinate}`, { extensions: { code } })
+    : new GraphQLError(`Not authorized to access ${coordinate}`, { extensions: { code } });
 }
 
 /** true/false when decidable synchronously, a promise when a policy must run. */

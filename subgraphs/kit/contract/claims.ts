@@ -14,7 +14,7 @@ export interface PrincipalFields {
   readonly id: string | undefined;
   /** The caller's `sub` at the issuer that vouched for them; undefined only for anonymous callers. */
   readonly subject: string | undefined;
-  /** The identity provider that vouched for the caller; undefined for anonymous and service callers. */
+  /** The identity provider that vouched for the caller; undefined for anonymous and service callers, and for API keys and client certificates (the gateway's own store or CA vouched). */
   readonly issuer: string | undefined;
   readonly method: AuthMethod;
   readonly scopes: readonly string[];

@@ -102,7 +102,7 @@ describe('gateway-side authorization on interfaces, unions and non-null fields',
       { name: 'library', schema: librarySchema(parse(kitSdl)), store: {}, loaders: () => ({}) },
       { port: 0, identity: { jwks: { keys: [publicJwk] }, issuer: 'https://gateway.test', replay: false }, log: () => {} },
     );
-    subgraph = { ...running, received: [], refusals: [] };
+    subgraph = { ...running, received: [], refusals: [], audit: [] };
     record(subgraph);
     supergraphFile = join(dir, 'supergraph.graphql');
     writeFileSync(supergraphFile, compose(parse(sdl(AUTHZ)), subgraph.url));

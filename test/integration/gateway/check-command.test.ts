@@ -47,8 +47,18 @@ describe('gateway check', () => {
     expect(stderr).toMatch(/is valid\n$/);
     const shown = parseYaml(stdout) as Record<string, Record<string, unknown>>;
     expect(shown.listen).toEqual({ host: '127.0.0.1', port: 4200 });
-    expect(shown.subgraphDefaults).toEqual({ timeout: '3s', maxConnections: 64, keepAliveTimeout: '30s', maxResponseBytes: 33_554_432 });
-    expect(shown.server).toEqual({ keepAliveTimeout: '65s', requestTimeout: '60s', maxHeaderBytes: 16_384 });
+    expect(shown.subgraphDefaults).toEqual({
+      timeout: '3s',
+      queueTimeout: '1s',
+      breaker: { failures: 5, coolDown: '5s' },
+      dedup: true,
+      maxConnections: 64,
+      keepAliveTimeout: '30s',
+      maxResponseBytes: 33_554_432,
+    });
+    expect(shown.server).toEqual({ keepAliveTimeout: '65s', requestTimeout: '60s', headersTimeout: '10s', bodyTimeout: '10s', deadline: '30s', maxHeaderBytes: 16_384 });
+    // Derived from the machine, so not shown as a value; the rest of the section is.
+    expect(shown.admission).toEqual({ queueTimeout: '1s', retryAfter: '1s' });
     expect(shown.identity?.keys).toEqual([{ file: join(dir, 'identity.json') }]);
     expect(stdout).not.toContain(KEY_MATERIAL);
   }, 30_000);
@@ -71,7 +81,7 @@ identity: { issuer: https://gw.example, keys: [{ file: identity.json }], ttl: 1h
     expect(stdout).toBe('');
     const problems = stderr.split('\n').filter((line) => line.startsWith('  - '));
     expect(problems).toEqual([
-      '  - server.requestTimout: unknown key (did you mean "requestTimeout"?); allowed: keepAliveTimeout, requestTimeout, maxHeaderBytes',
+      '  - server.requestTimout: unknown key (did you mean "requestTimeout"?); allowed: keepAliveTimeout, requestTimeout, headersTimeout, bodyTimeout, deadline, maxHeaderBytes',
       '  - identity.ttl: at most 10m, got string "1h"; identity tokens are per request and should live seconds',
       '  - auth.jwt[0].jwks: http://idp.example/jwks is plain http; key sets must be fetched over https when NODE_ENV=production (loopback hosts excepted): use an https URL or a file',
     ]);

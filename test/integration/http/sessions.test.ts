@@ -163,7 +163,7 @@ describe('cookie sessions over HTTP', () => {
       ['from another origin', () => ({ cookie: jar.header(), origin: 'http://localhost:4007', 'x-frontdesk-csrf': '1' }), "The session cookie is accepted only from the app's origins"],
       ['without an Origin', () => ({ cookie: jar.header(), 'x-frontdesk-csrf': '1' }), "The session cookie is accepted only from the app's origins"],
       ['with a 10 KB Origin', () => ({ cookie: jar.header(), origin: `http://${'a'.repeat(10_240)}`, 'x-frontdesk-csrf': '1' }), "The session cookie is accepted only from the app's origins"],
-      ['beside a bearer token', () => ({ cookie: jar.header(), origin: app, 'x-frontdesk-csrf': '1', authorization: 'Bearer abc' }), 'Send either the session cookie or an Authorization header, not both'],
+      ['beside a bearer token', () => ({ cookie: jar.header(), origin: app, 'x-frontdesk-csrf': '1', authorization: 'Bearer abc' }), 'Send exactly one credential'],
       ['twice', () => ({ cookie: `${jar.header()}; ${COOKIE}=${jar.cookies.get(COOKIE)}`, origin: app, 'x-frontdesk-csrf': '1' }), 'Send one session cookie'],
     ])('is refused %s: 401 invalid_request, before any lookup', async (_name, headers, description) => {
       scenario.stack.resetReceived();

@@ -43,6 +43,12 @@ import { TSX_NODE_ARGS } from '../../../dev/node-args.ts';
 
 export const AUDIENCE = 'https://shop-api.example/';
 export const OTHER_AUDIENCE = 'https://other-api.example/';
+/** A resource server whose access tokens are opaque (introspected, RFC 7662) rather than JWTs. */
+export const OPAQUE_AUDIENCE = 'https://opaque-api.example/';
+/** The client the gateway introspects with (client_secret_basic). */
+export const INTROSPECTION_CLIENT = { clientId: 'frontdesk-gateway', secret: 'gateway-secret' } as const;
+/** The client the gateway introspects with by private_key_jwt; its public key is given at start. */
+export const INTROSPECTION_JWT_CLIENT_ID = 'frontdesk-gateway-jwt';
 
 /** Scopes understood by the shop API resource server (and put into tokens). */
 export const API_SCOPES = ['products:read', 'inventory:read', 'reviews:write'] as const;
@@ -98,10 +104,15 @@ export interface OidcProviderProcess {
   jwksUri: string;
   /** The resource indicator tokens are issued for by default (= token `aud`). */
   audience: string;
-  /** client_credentials grant; resolves to the JWT access token string. */
+  /**
+   * client_credentials grant; resolves to the access token string: a JWT, or an opaque token for
+   * OPAQUE_AUDIENCE.
+   */
   token(client: DemoClientId, opts?: { scope?: string; resource?: string }): Promise<string>;
   /** New signing key generation; returns the kid that now signs access tokens. */
   rotate(opts: { keepOld: boolean }): Promise<string>;
+  /** RFC 7009 revocation of an access token (by the client it was issued to). */
+  revoke(client: DemoClientId, token: string): Promise<void>;
   /** Counts of GET requests to jwks_uri / discovery (including ones refused while down). */
   stats(): Promise<OidcProviderStats>;
   resetStats(): Promise<void>;
@@ -124,13 +135,23 @@ const STARTUP_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_BYTES = 64 * 1024;
 
-export async function startOidcProvider(options: { clients?: PeopleClient[] } = {}): Promise<OidcProviderProcess> {
+/**
+ * @param options.clients people's clients (authorization code + refresh: a BFF, a single-page app).
+ * @param options.introspectionClientJwks public keys of the `private_key_jwt` introspection client
+ *   (INTROSPECTION_JWT_CLIENT_ID); without them that client is not registered.
+ */
+export async function startOidcProvider(options: { clients?: PeopleClient[]; introspectionClientJwks?: { keys: object[] } } = {}): Promise<OidcProviderProcess> {
   const child = spawn(process.execPath, [...TSX_NODE_ARGS, SERVER_ENTRY], {
     cwd: PROJECT_ROOT,
     // stdin stays an open pipe: the child exits when it closes, so a crashed
     // or killed test worker does not leave an orphaned IdP behind.
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, OIDC_HARNESS_EXIT_ON_STDIN_END: '1', OIDC_HARNESS_CLIENTS: JSON.stringify(options.clients ?? []) },
+    env: {
+      ...process.env,
+      OIDC_HARNESS_EXIT_ON_STDIN_END: '1',
+      OIDC_HARNESS_CLIENTS: JSON.stringify(options.clients ?? []),
+      ...(options.introspectionClientJwks ? { OIDC_HARNESS_INTROSPECTION_CLIENT_JWKS: JSON.stringify(options.introspectionClientJwks) } : {}),
+    },
   });
 
   // Keep draining stderr for the child's whole life: on Linux, writes to a
@@ -170,7 +191,7 @@ export async function startOidcProvider(options: { clients?: PeopleClient[] } = 
     return (text ? JSON.parse(text) : undefined) as T;
   };
 
-  let discovery: { jwks_uri: string; token_endpoint: string };
+  let discovery: { jwks_uri: string; token_endpoint: string; revocation_endpoint: string };
   try {
     const res = await fetch(`${issuer}/.well-known/openid-configuration`, {
       headers: { [INTERNAL_REQUEST_HEADER]: '1' },
@@ -217,6 +238,17 @@ export async function startOidcProvider(options: { clients?: PeopleClient[] } = 
       const { access_token: accessToken } = JSON.parse(text) as { access_token?: string };
       if (!accessToken) throw new Error(`token response without access_token: ${text}`);
       return accessToken;
+    },
+
+    async revoke(client, token) {
+      const { secret } = DEMO_CLIENTS[client];
+      const basic = Buffer.from(`${encodeURIComponent(client)}:${encodeURIComponent(secret)}`).toString('base64');
+      const res = await fetch(discovery.revocation_endpoint, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+      });
+      if (!res.ok) throw new Error(`revocation failed: ${res.status} ${await res.text()}`);
     },
 
     async rotate({ keepOld }) {

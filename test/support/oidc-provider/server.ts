@@ -18,6 +18,9 @@
  * People sign in through /interaction/<uid> (./login.ts): alice, bob and carol, password `<name>-password`.
  * Extra clients (authorization code + refresh, e.g. a BFF or a single-page app) come from the JSON array in
  * OIDC_HARNESS_CLIENTS (startOidcProvider({ clients })).
+ *
+ * Tokens for OPAQUE_AUDIENCE are opaque; /token/introspection (RFC 7662) serves the introspection clients
+ * (INTROSPECTION_CLIENT, and INTROSPECTION_JWT_CLIENT_ID when the parent passes its JWKS).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,6 +32,9 @@ import {
   AUDIENCE,
   DEMO_CLIENTS,
   INTERNAL_REQUEST_HEADER,
+  INTROSPECTION_CLIENT,
+  INTROSPECTION_JWT_CLIENT_ID,
+  OPAQUE_AUDIENCE,
   OTHER_AUDIENCE,
   type SigningAlg,
 } from './client.ts';
@@ -81,7 +87,13 @@ const SIGNING_ALGS: readonly SigningAlg[] = ['RS256', 'ES256'];
 const RESOURCE_SERVERS: Record<string, { scope: string }> = {
   [AUDIENCE]: { scope: API_SCOPES.join(' ') },
   [OTHER_AUDIENCE]: { scope: API_SCOPES.join(' ') },
+  [OPAQUE_AUDIENCE]: { scope: API_SCOPES.join(' ') },
 };
+
+/** Public JWKS of the private_key_jwt introspection client, given by the parent (client.ts). */
+const introspectionClientJwks = process.env.OIDC_HARNESS_INTROSPECTION_CLIENT_JWKS
+  ? (JSON.parse(process.env.OIDC_HARNESS_INTROSPECTION_CLIENT_JWKS) as { keys: JWK[] })
+  : undefined;
 
 // ---- mutable state that must survive provider re-creation ------------------
 
@@ -143,6 +155,28 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
       token_endpoint_auth_method: 'client_secret_basic',
       scope: ALLOWED_SCOPES.join(' '),
     })),
+      // The resource server's own clients: they only introspect.
+      {
+        client_id: INTROSPECTION_CLIENT.clientId,
+        client_secret: INTROSPECTION_CLIENT.secret,
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      ...(introspectionClientJwks
+        ? [
+            {
+              client_id: INTROSPECTION_JWT_CLIENT_ID,
+              grant_types: [],
+              response_types: [],
+              redirect_uris: [],
+              token_endpoint_auth_method: 'private_key_jwt',
+              token_endpoint_auth_signing_alg: 'ES256',
+              jwks: introspectionClientJwks,
+            },
+          ]
+        : []),
     ],
     // The provider copies the keys into its own keystore at construction; later
     // changes to signingKeys only take effect through a new Provider instance.
@@ -194,6 +228,8 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
         },
       },
       clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
       // No login UI is ever used; disabling it also silences its startup warning.
       devInteractions: { enabled: false },
       resourceIndicators: {
@@ -208,7 +244,7 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
           return {
             scope: server.scope,
             audience: resourceIndicator,
-            accessTokenFormat: 'jwt',
+            accessTokenFormat: resourceIndicator === OPAQUE_AUDIENCE ? 'opaque' : 'jwt',
             accessTokenTTL: accessTokenTTLSeconds,
             jwt: { sign: { alg: accessTokenAlg } },
           };

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../../../gateway/config/load.ts';
@@ -42,18 +42,44 @@ describe('gateway config', () => {
 
   it('gives the limits once hidden in code their former values as defaults', () => {
     const config = parseConfig(minimal, { env: {} });
-    expect(config.server).toEqual({ keepAliveTimeoutMs: 65_000, requestTimeoutMs: 60_000, maxHeaderBytes: 16_384 });
-    expect(config.subgraphDefaults).toEqual({ timeoutMs: 10_000, maxConnections: 64, keepAliveTimeoutMs: 30_000, maxResponseBytes: 32 * 1_048_576 });
+    expect(config.server).toMatchObject({ keepAliveTimeoutMs: 65_000, requestTimeoutMs: 60_000, maxHeaderBytes: 16_384 });
+    expect(config.subgraphDefaults).toMatchObject({ timeoutMs: 10_000, maxConnections: 64, keepAliveTimeoutMs: 30_000, maxResponseBytes: 32 * 1_048_576 });
   });
 
   it('reads the new limits and holds them to their bounds', () => {
     const config = parseConfig({ ...minimal, server: { requestTimeout: '2m', maxHeaderBytes: '32768' }, subgraphDefaults: { keepAliveTimeout: '4s', maxResponseBytes: 1_048_576 } }, { env: {} });
-    expect(config.server).toEqual({ keepAliveTimeoutMs: 65_000, requestTimeoutMs: 120_000, maxHeaderBytes: 32_768 });
+    expect(config.server).toMatchObject({ keepAliveTimeoutMs: 65_000, requestTimeoutMs: 120_000, maxHeaderBytes: 32_768 });
     expect(config.subgraphDefaults).toMatchObject({ keepAliveTimeoutMs: 4_000, maxResponseBytes: 1_048_576 });
     expect(problemsOf({ ...minimal, server: { keepAliveTimeout: '0s', requestTimeout: 60 }, subgraphDefaults: { maxResponseBytes: 100 } })).toEqual([
       'server.keepAliveTimeout: at least 1s, got string "0s"',
       'server.requestTimeout: expected a duration with a unit such as "500ms", "30s", "10m" or "1h", got number 60',
       'subgraphDefaults.maxResponseBytes: expected an integer from 1024 to 1073741824 bytes, got number 100',
+    ]);
+  });
+
+  it('bounds every stage of a request in time by default, the head within 15 s (issue 16)', () => {
+    const config = parseConfig(minimal, { env: {} });
+    expect(config.server).toEqual({ keepAliveTimeoutMs: 65_000, requestTimeoutMs: 60_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000, deadlineMs: 30_000, maxHeaderBytes: 16_384 });
+    expect(config.server.headersTimeoutMs).toBeLessThanOrEqual(15_000);
+    expect(config.subgraphDefaults).toMatchObject({ concurrency: undefined, queueTimeoutMs: 1_000, breaker: { failures: 5, coolDownMs: 5_000 }, dedup: true });
+    expect(config.admission).toMatchObject({ queueTimeoutMs: 1_000, retryAfterMs: 1_000 });
+  });
+
+  it('derives the admission bound from the cores this process may use, the queue from the bound', () => {
+    const derived = parseConfig(minimal, { env: {} }).admission;
+    expect(derived.maxInFlight).toBe(32 * availableParallelism());
+    expect(derived.queue).toBe(4 * derived.maxInFlight);
+    expect(parseConfig({ ...minimal, admission: { maxInFlight: 3 } }, { env: {} }).admission).toMatchObject({ maxInFlight: 3, queue: 12 });
+    expect(parseConfig({ ...minimal, admission: { maxInFlight: 3, queue: 0 } }, { env: {} }).admission).toMatchObject({ maxInFlight: 3, queue: 0 });
+    expect(problemsOf({ ...minimal, admission: { maxInFlight: 0, queueTimeout: '0ms' } })).toEqual([
+      'admission.maxInFlight: expected an integer from 1 to 100000, got number 0',
+      'admission.queueTimeout: at least 1ms, got string "0ms"',
+    ]);
+  });
+
+  it('refuses a head timeout longer than the whole request timeout (Node would refuse it at listen)', () => {
+    expect(problemsOf({ ...minimal, server: { requestTimeout: '5s', headersTimeout: '10s' } })).toEqual([
+      'server.headersTimeout: 10000ms is longer than server.requestTimeout (5000ms), which covers the headers too; lower it or raise server.requestTimeout',
     ]);
   });
 

@@ -8,12 +8,36 @@ import { parseConfig } from '../../../gateway/config/load.ts';
 import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SessionsConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
 import { SUPERGRAPH } from '../../support/stack.ts';
 
+type SubgraphTls = { ca: string | undefined; cert: string | undefined; key: string | undefined };
+
 describe('config types', () => {
   it('keep the shape the gateway reads', () => {
-    expectTypeOf<GatewayConfig['listen']>().toEqualTypeOf<{ host: string; port: number }>();
-    expectTypeOf<GatewayConfig['server']>().toEqualTypeOf<{ keepAliveTimeoutMs: number; requestTimeoutMs: number; maxHeaderBytes: number }>();
-    expectTypeOf<GatewayConfig['subgraphDefaults']>().toEqualTypeOf<{ timeoutMs: number; maxConnections: number; keepAliveTimeoutMs: number; maxResponseBytes: number }>();
-    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined }>();
+    expectTypeOf<GatewayConfig['listen']>().toEqualTypeOf<{
+      host: string;
+      port: number;
+      tls: { cert: string; key: string; clientCa: string | undefined; clientCert: 'optional' | 'required' } | undefined;
+    }>();
+    expectTypeOf<GatewayConfig['server']>().toEqualTypeOf<{
+      keepAliveTimeoutMs: number;
+      requestTimeoutMs: number;
+      headersTimeoutMs: number;
+      bodyTimeoutMs: number;
+      deadlineMs: number;
+      maxHeaderBytes: number;
+    }>();
+    expectTypeOf<GatewayConfig['admission']>().toEqualTypeOf<{ maxInFlight: number; queue: number; queueTimeoutMs: number; retryAfterMs: number }>();
+    expectTypeOf<GatewayConfig['subgraphDefaults']>().toEqualTypeOf<{
+      timeoutMs: number;
+      concurrency: number | undefined;
+      queueTimeoutMs: number;
+      breaker: { failures: number; coolDownMs: number };
+      dedup: boolean;
+      maxConnections: number;
+      keepAliveTimeoutMs: number;
+      maxResponseBytes: number;
+      tls: SubgraphTls | undefined;
+    }>();
+    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined; concurrency: number | undefined; tls: SubgraphTls | undefined }>();
     expectTypeOf<GatewayConfig['limits']>().toEqualTypeOf<{ bodyBytes: number; depth: number; aliases: number; tokens: number; directives: number; cost: number; batchedOperations: number }>();
     expectTypeOf<GatewayConfig['auth']['cache']>().toEqualTypeOf<{ maxEntries: number; ttlMs: number }>();
     expectTypeOf<ClaimMapping>().toEqualTypeOf<{ subject: string; scopes: readonly string[]; roles: readonly string[]; tenant: string | undefined; clientId: readonly string[] }>();
@@ -27,11 +51,20 @@ describe('config types', () => {
     expectTypeOf<SessionsConfig['appOrigins']>().toEqualTypeOf<readonly string[]>();
     expectTypeOf<SessionsConfig['refreshBeforeMs']>().toEqualTypeOf<number>();
     expectTypeOf<GatewayConfig['logLevel']>().toEqualTypeOf<'debug' | 'info' | 'warn' | 'error' | 'silent'>();
+    expectTypeOf<GatewayConfig['logFormat']>().toEqualTypeOf<'json' | 'pretty'>();
+    expectTypeOf<GatewayConfig['metrics']>().toEqualTypeOf<{ listen: { host: string; port: number | undefined } }>();
+    expectTypeOf<GatewayConfig['tracing']>().toEqualTypeOf<{ otlp: { endpoint: string | undefined; headers: readonly string[] }; sampler: { ratio: number } }>();
 
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
-    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'cors', 'sessions', 'logLevel', 'shutdownGraceMs']);
+    expect(Object.keys(config)).toEqual([
+      'source', 'production', 'listen', 'server', 'admission', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity',
+      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs',
+    ]);
     expect(config.sessions).toBeUndefined();
     expect(config.cors.origins).toEqual([]);
+    expect(config.metrics.listen.port).toBeUndefined();
+    expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [] }, sampler: { ratio: 0.1 } });
+    expect(config.shutdownDelayMs).toBe(5_000);
     expect(Object.keys(config.identity.keys[0] ?? {})).toEqual(['file', 'kid', 'alg']);
   });
 });

@@ -7,6 +7,7 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDiscoveredKeySet } from '../../../gateway/auth/discovery.ts';
 import { SubgraphDataSource } from '../../../gateway/datasource.ts';
+import { SubgraphGuard } from '../../../gateway/subgraph/guard.ts';
 import { ANONYMOUS } from '../../../gateway/auth/principal.ts';
 import { createLogger } from '../../../gateway/log.ts';
 import { Readable } from 'node:stream';
@@ -66,6 +67,7 @@ describe('bounded reads of network documents', () => {
       servicePrincipal: ANONYMOUS,
       log: { ...log, warn: (msg: string, fields?: unknown) => logged.push([msg, fields]) } as typeof log,
       maxResponseBytes: 1_048_576,
+      guard: new SubgraphGuard('accounts', { concurrency: 1, queueTimeoutMs: 1_000, failures: 0, coolDownMs: 1_000, dedup: false, log, onEvent: () => {} }),
     });
     try {
       const response = await source.process({ kind: 'health check', request: { query: '{ __typename }' }, context: {} } as never);

@@ -1,0 +1,41 @@
+/**
+ * Config table: how many operations the gateway runs at once, and how long one may wait for its turn
+ * (docs/overload.md). Past the bound and the queue, a request gets 503 OVERLOADED with `Retry-After`
+ * before any authentication work or subgraph call.
+ */
+import { availableParallelism } from 'node:os';
+import { duration, integer, section } from './fields.ts';
+
+/**
+ * Operations in flight per core when `admission.maxInFlight` is not set. The gateway's own work per
+ * operation is a few milliseconds of CPU (docs/performance.md): 32 per core keep a core busy while fetches
+ * wait on subgraphs, and bound what an admitted operation shares its core with to about 32 operations.
+ */
+export const IN_FLIGHT_PER_CORE = 32;
+/** The queue's length when `admission.queue` is not set, in multiples of `maxInFlight`: room for a burst. */
+export const QUEUE_PER_IN_FLIGHT = 4;
+
+export const admission = section(
+  'Admission control: operations in flight and the queue before them.',
+  {
+    maxInFlight: integer({
+      defaultText: '32 × CPU cores (`os.availableParallelism()`)',
+      min: 1,
+      max: 100_000,
+      doc: 'most GraphQL operations processed at once (authentication to answer); health, readiness and the JWKS are never counted nor queued',
+    }),
+    queue: integer({
+      defaultText: '4 × `admission.maxInFlight`',
+      min: 0,
+      max: 100_000,
+      doc: 'most operations waiting for a slot (first come first served; newest first while it is over half full); one more gets 503 `OVERLOADED` at once',
+    }),
+    queueTimeout: duration({ default: '1s', min: '1ms', max: '1m', doc: 'longest wait for a slot; then 503 `OVERLOADED`' }),
+    retryAfter: duration({ default: '1s', min: '1s', max: '1h', doc: '`Retry-After` of a 503 `OVERLOADED`, in whole seconds (RFC 9110 §10.2.3)' }),
+  },
+  ({ maxInFlight, queue, ...rest }) => {
+    // availableParallelism() honours the CPU affinity mask (taskset, cpusets): the cores this process may use.
+    const inFlight = maxInFlight ?? IN_FLIGHT_PER_CORE * availableParallelism();
+    return { maxInFlight: inFlight, queue: queue ?? QUEUE_PER_IN_FLIGHT * inFlight, ...rest };
+  },
+);

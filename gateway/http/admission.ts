@@ -1,0 +1,65 @@
+/**
+ * Admission control (docs/overload.md): at most `admission.maxInFlight` GraphQL operations run at once,
+ * at most `admission.queue` wait for a slot, each for at most `admission.queueTimeout` — first come first
+ * served while the queue is at most half full, newest first beyond (adaptive LIFO, ../semaphore.ts). Past that the front answers 503 OVERLOADED with `Retry-After` (RFC 9110
+ * §10.2.3, §15.6.4) before any authentication work, body read or subgraph call: under overload every
+ * admitted operation keeps its latency and every refused one learns it at once, instead of all of them
+ * waiting in an unbounded queue. Health, readiness and the JWKS are answered before admission.
+ */
+import type { ServerResponse } from 'node:http';
+import { sendError } from '@frontdesk/kit/node-http';
+import type { GatewayConfig } from '../config/types.ts';
+import type { OverloadListener } from '../overload-events.ts';
+import { QUEUE_FULL, Semaphore, type Release } from '../semaphore.ts';
+
+export interface Admission {
+  /**
+   * A release to call when the operation is done, or undefined when it is not admitted: the queue is full
+   * or the wait timed out (answer with `refuse`), or the client left while waiting.
+   */
+  admit(res: ServerResponse): Promise<Release | undefined>;
+  /** Answers 503 OVERLOADED with `Retry-After`. */
+  refuse(res: ServerResponse): void;
+  /** Operations running and waiting, for tests and metrics. */
+  readonly inFlight: number;
+  readonly waiting: number;
+}
+
+const QUEUE_TIMEOUT = Symbol('queue timeout');
+const CLIENT_GONE = Symbol('client gone');
+
+export function createAdmission(config: GatewayConfig['admission'], onEvent: OverloadListener = () => {}): Admission {
+  const slots = new Semaphore({ max: config.maxInFlight, maxQueue: config.queue, newestFirstAbove: Math.floor(config.queue / 2) });
+  const retryAfter = String(Math.max(1, Math.round(config.retryAfterMs / 1000)));
+
+  return {
+    async admit(res) {
+      const now = slots.tryAcquire();
+      if (now) return now;
+      const waiting = new AbortController();
+      const timer = setTimeout(() => waiting.abort(QUEUE_TIMEOUT), config.queueTimeoutMs);
+      const gone = () => waiting.abort(CLIENT_GONE);
+      res.once('close', gone);
+      try {
+        const slot = await slots.acquire(waiting.signal);
+        if (slot !== QUEUE_FULL) return slot;
+        onEvent({ type: 'shed', reason: 'queue full' });
+      } catch (reason) {
+        if (reason === QUEUE_TIMEOUT) onEvent({ type: 'shed', reason: 'queue timeout' });
+      } finally {
+        clearTimeout(timer);
+        res.off('close', gone);
+      }
+      return undefined;
+    },
+    refuse(res) {
+      sendError(res, 'OVERLOADED', undefined, { 'retry-after': retryAfter });
+    },
+    get inFlight() {
+      return slots.held;
+    },
+    get waiting() {
+      return slots.waiting;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The observability room (docs/architecture.md): metrics, traces and the access and audit logs, made
+ * once per gateway from the config and handed to server.ts as small wrappers and hooks. What is off
+ * costs nothing on the request path: without `metrics.listen.port` no registry exists and no counter is
+ * touched; without `tracing.otlp.endpoint` no SDK is registered and no span is made.
+ */
+import type { GraphQLDataSource } from '@apollo/gateway';
+import type { Authenticator } from '../auth/authenticate.ts';
+import type { GatewayConfig } from '../config/types.ts';
+import type { GatewayContext } from '../context.ts';
+import type { IdentityMinter } from '../identity/mint.ts';
+import type { Logger } from '../log.ts';
+import type { OverloadListener } from '../overload-events.ts';
+import { observeAuthenticator } from './auth.ts';
+import { startMetricsListener } from './metrics-listener.ts';
+import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { createRequestObserver, type RequestObserver } from './requests.ts';
+import { injectTraceContext, observeDataSource, observeMinter } from './subgraph-fetch.ts';
+import { startTracing } from './tracing.ts';
+
+export interface Observability {
+  readonly requests: RequestObserver;
+  /** http://host:port/metrics, when metrics are on. */
+  readonly metricsUrl: string | undefined;
+  /** The key sets' onFetch hook (key set and discovery fetches), when metrics are on. */
+  readonly onKeySetFetch: ((issuer: string, ok: boolean) => void) | undefined;
+  /** The overload protection's events (sheds, breaker states, shared fetches), when metrics are on. */
+  readonly onOverloadEvent: OverloadListener | undefined;
+  /** The data source's hook that writes the active trace context into a subgraph request, when tracing is on. */
+  readonly traceHeaders: ((headers: Record<string, string>) => void) | undefined;
+  authenticator(inner: Authenticator): Authenticator;
+  minter(inner: IdentityMinter): IdentityMinter;
+  dataSource(inner: GraphQLDataSource<GatewayContext>, subgraph: { name: string; url: string }): GraphQLDataSource<GatewayContext>;
+  /** Stops the metrics listener and flushes the buffered spans. */
+  close(): Promise<void>;
+}
+
+export const SERVICE = { name: 'frontdesk-gateway', version: '0.1.0' };
+
+export async function startObservability(config: GatewayConfig, log: Logger): Promise<Observability> {
+  const tracing = startTracing(config.tracing, SERVICE);
+  const tracer = tracing?.tracer;
+  let authStats: Authenticator['stats'] | undefined;
+  const metrics: GatewayMetrics | undefined =
+    config.metrics.listen.port === undefined
+      ? undefined
+      : createMetrics({
+          issuers: config.auth.jwt.map((issuer) => issuer.issuer),
+          authStats: { get verifications() { return authStats?.verifications ?? 0; }, get cacheHits() { return authStats?.cacheHits ?? 0; } },
+        });
+  let listener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
+  try {
+    if (metrics && config.metrics.listen.port !== undefined) listener = await startMetricsListener(metrics, { host: config.metrics.listen.host, port: config.metrics.listen.port }, log);
+  } catch (error) {
+    await tracing?.shutdown();
+    throw error;
+  }
+  if (listener) log.info('metrics listening', { url: listener.url });
+  if (tracing) log.info('tracing on', { endpoint: config.tracing.otlp.endpoint, ratio: config.tracing.sampler.ratio });
+
+  return {
+    requests: createRequestObserver({ log, ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) }),
+    metricsUrl: listener?.url,
+    onKeySetFetch: metrics ? (issuer, ok) => metrics.keySetFetch(issuer, ok) : undefined,
+    onOverloadEvent: metrics ? (event) => metrics.overload(event) : undefined,
+    traceHeaders: tracer ? injectTraceContext : undefined,
+    authenticator(inner) {
+      authStats = inner.stats;
+      return observeAuthenticator(inner, { log, maxTokenBytes: config.auth.maxTokenBytes, ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) });
+    },
+    minter: (inner) => (metrics ? observeMinter(inner, metrics) : inner),
+    dataSource: (inner, subgraph) => (metrics || tracer ? observeDataSource(inner, subgraph, { ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) }) : inner),
+    async close() {
+      await listener?.close();
+      await tracing?.shutdown();
+    },
+  };
+}

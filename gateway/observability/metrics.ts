@@ -1,0 +1,157 @@
+/**
+ * Prometheus metrics (prom-client): one Registry per gateway, served by ./metrics-listener.ts on a port
+ * of its own. Names carry base units and `_total` / `_seconds` suffixes; every label comes from a small
+ * fixed set (route, status class, outcome, method, result, configured issuer, subgraph name from the
+ * supergraph). Nothing a client sends becomes a label: an issuer that is not configured is `other`.
+ *
+ * Instruments are fed through small hooks (the request wrapper, the authenticator wrapper, the data
+ * source and minter wrappers, the key sets' onFetch, the overload events); with metrics off none of them is
+ * installed.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BreakerState, OverloadEvent } from '../overload-events.ts';
+
+export type RequestOutcome = 'ok' | 'partial' | 'refused' | 'rejected' | 'unavailable' | 'error';
+export type AuthResult = 'accepted' | 'anonymous' | 'missing' | 'invalid' | 'expired' | 'unavailable';
+export type SubgraphResult = 'ok' | 'graphql_error' | 'unavailable';
+export type Route = 'graphql' | 'healthz' | 'readyz' | 'jwks' | 'other';
+
+/** Latency buckets in seconds: 1 ms to 10 s, for a gateway whose requests take milliseconds. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  request(route: Route, status: number, outcome: RequestOutcome, seconds: number): void;
+  operation(type: string, seconds: number): void;
+  authDecision(method: string, issuer: string | undefined, result: AuthResult): void;
+  keySetFetch(issuer: string, ok: boolean): void;
+  identityTokenMinted(subgraph: string): void;
+  subgraphFetch(subgraph: string, result: SubgraphResult, seconds: number): void;
+  /** What the overload protection reports (gateway/overload-events.ts): sheds, breaker states, shared fetches. */
+  overload(event: OverloadEvent): void;
+}
+
+export interface MetricsOptions {
+  /** Configured issuers: the only values the `issuer` label takes (others become `other`). */
+  issuers: readonly string[];
+  /** Read at scrape time: the authenticator's cache counters (no work on the request path). */
+  authStats?: { readonly verifications: number; readonly cacheHits: number };
+}
+
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
+
+export function createMetrics(options: MetricsOptions): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const issuers = new Set(options.issuers);
+  const issuerLabel = (issuer: string | undefined) => (issuer === undefined ? 'none' : issuers.has(issuer) ? issuer : 'other');
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'frontdesk_http_requests_total',
+    help: 'HTTP requests answered, by route, status class (2xx…5xx) and outcome (ok, partial: GraphQL errors in a 200, refused: 401, rejected: other 4xx, unavailable: 503, error: other 5xx)',
+    labelNames: ['route', 'status_class', 'outcome'] as const,
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: 'frontdesk_http_request_duration_seconds',
+    help: 'Time from the request head to the last byte of the response, by route',
+    labelNames: ['route'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const operationDuration = new Histogram({
+    name: 'frontdesk_graphql_operation_duration_seconds',
+    help: 'GraphQL operations from parsing to the response, by operation type (query, mutation, none when it did not resolve)',
+    labelNames: ['operation_type'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const decisions = new Counter({
+    name: 'frontdesk_auth_decisions_total',
+    help: 'Authentication decisions by method (jwt, anonymous, none), configured issuer and result',
+    labelNames: ['method', 'issuer', 'result'] as const,
+    registers,
+  });
+  const cacheLookups = new Counter({
+    name: 'frontdesk_auth_cache_lookups_total',
+    help: 'Verified-token cache lookups: hit (no signature check) or miss (a signature verification)',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      const stats = options.authStats;
+      if (!stats) return;
+      this.reset();
+      this.inc({ result: 'hit' }, stats.cacheHits);
+      this.inc({ result: 'miss' }, stats.verifications);
+    },
+  });
+  const keySetFetches = new Counter({
+    name: 'frontdesk_key_set_fetches_total',
+    help: "Fetches of an issuer's key set or OIDC discovery document, by issuer and result (ok, error)",
+    labelNames: ['issuer', 'result'] as const,
+    registers,
+  });
+  const minted = new Counter({
+    name: 'frontdesk_identity_tokens_minted_total',
+    help: 'Identity tokens signed for subgraph fetches, by subgraph',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
+  const subgraphDuration = new Histogram({
+    name: 'frontdesk_subgraph_fetch_duration_seconds',
+    help: 'Subgraph fetches (token minting, request, response) by subgraph and result (ok, graphql_error, unavailable)',
+    labelNames: ['subgraph', 'result'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const shed = new Counter({
+    name: 'frontdesk_requests_shed_total',
+    help: 'Operations refused 503 OVERLOADED by the admission control, by reason (queue full, queue timeout)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const breaker = new Gauge({
+    name: 'frontdesk_subgraph_breaker_state',
+    help: "A subgraph's circuit breaker: 1 for its current state (closed, open, half-open), 0 for the others",
+    labelNames: ['subgraph', 'state'] as const,
+    registers,
+  });
+  const shared = new Counter({
+    name: 'frontdesk_subgraph_fetches_shared_total',
+    help: 'Subgraph fetches a request did not make because an identical in-flight fetch of the same principal answered it',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
+  // Known label sets start at zero, so a dashboard's rate() sees the first failure.
+  for (const reason of ['queue full', 'queue timeout']) shed.inc({ reason }, 0);
+  for (const result of ['hit', 'miss']) cacheLookups.inc({ result }, 0);
+
+  return {
+    registry,
+    request(route, status, outcome, seconds) {
+      requests.inc({ route, status_class: `${Math.floor(status / 100)}xx`, outcome });
+      requestDuration.observe({ route }, seconds);
+    },
+    operation(type, seconds) {
+      operationDuration.observe({ operation_type: type }, seconds);
+    },
+    authDecision(method, issuer, result) {
+      decisions.inc({ method, issuer: issuerLabel(issuer), result });
+    },
+    keySetFetch(issuer, ok) {
+      keySetFetches.inc({ issuer: issuerLabel(issuer), result: ok ? 'ok' : 'error' });
+    },
+    identityTokenMinted(subgraph) {
+      minted.inc({ subgraph });
+    },
+    subgraphFetch(subgraph, result, seconds) {
+      subgraphDuration.observe({ subgraph, result }, seconds);
+    },
+    overload(event) {
+      if (event.type === 'shed') shed.inc({ reason: event.reason });
+      else if (event.type === 'fetch shared') shared.inc({ subgraph: event.subgraph });
+      else for (const state of BREAKER_STATES) breaker.set({ subgraph: event.subgraph, state }, state === event.state ? 1 : 0);
+    },
+  };
+}

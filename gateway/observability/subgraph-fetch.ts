@@ -1,0 +1,74 @@
+/**
+ * Each subgraph fetch, seen from outside: a CLIENT span (HTTP semantic-convention attributes) that is
+ * the parent the subgraph continues — the data source injects the active context as `traceparent`
+ * through its `traceHeaders` hook — and the fetch duration by subgraph and result. The data source and
+ * the minter are wrapped, not changed; with metrics and tracing off, neither wrapper is installed.
+ */
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import type { GatewayContext } from '../context.ts';
+import type { IdentityMinter } from '../identity/mint.ts';
+import type { GatewayMetrics, SubgraphResult } from './metrics.ts';
+
+export interface FetchObserverOptions {
+  metrics?: GatewayMetrics;
+  tracer?: Tracer;
+}
+
+export function observeDataSource(
+  inner: GraphQLDataSource<GatewayContext>,
+  subgraph: { name: string; url: string },
+  { metrics, tracer }: FetchObserverOptions,
+): GraphQLDataSource<GatewayContext> {
+  const url = new URL(subgraph.url);
+  const attributes = {
+    'http.request.method': 'POST',
+    'server.address': url.hostname,
+    'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    'url.full': `${url.origin}${url.pathname}`,
+    'frontdesk.subgraph.name': subgraph.name,
+  };
+  return {
+    async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+      const started = performance.now();
+      const span = tracer?.startSpan(`subgraph ${subgraph.name}`, { kind: SpanKind.CLIENT, attributes });
+      try {
+        const response = span ? await context.with(trace.setSpan(context.active(), span), () => inner.process(options)) : await inner.process(options);
+        const result = resultOf(response);
+        metrics?.subgraphFetch(subgraph.name, result, (performance.now() - started) / 1000);
+        if (span) {
+          span.setAttribute('frontdesk.subgraph.result', result);
+          if (result === 'unavailable') span.setStatus({ code: SpanStatusCode.ERROR, message: 'SUBGRAPH_UNAVAILABLE' });
+        }
+        return response;
+      } catch (error) {
+        metrics?.subgraphFetch(subgraph.name, 'unavailable', (performance.now() - started) / 1000);
+        span?.recordException(error as Error);
+        span?.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span?.end();
+      }
+    },
+  };
+}
+
+/** The data source's `traceHeaders` hook: the active span becomes the subgraph's parent (W3C traceparent). */
+export function injectTraceContext(headers: Record<string, string>): void {
+  propagation.inject(context.active(), headers);
+}
+
+export function observeMinter(mint: IdentityMinter, metrics: GatewayMetrics): IdentityMinter {
+  return async (principal, subgraph, request) => {
+    const token = await mint(principal, subgraph, request);
+    metrics.identityTokenMinted(subgraph);
+    return token;
+  };
+}
+
+function resultOf(response: GatewayGraphQLResponse): SubgraphResult {
+  const errors = response.errors;
+  if (!errors || errors.length === 0) return 'ok';
+  return errors.some((error) => error.extensions?.code === 'SUBGRAPH_UNAVAILABLE') ? 'unavailable' : 'graphql_error';
+}

@@ -1,0 +1,102 @@
+/**
+ * A count of concurrent holders with a bounded queue: the admission control (http/admission.ts) and each
+ * subgraph's concurrency limit (subgraph/guard.ts) are one of these. The queue is first come, first served
+ * while it is short; past `newestFirstAbove` waiters it serves the newest first (adaptive LIFO, as in
+ * Facebook's "Fail at Scale", ACM Queue 13(8), 2015): under sustained overload the oldest waiters are the
+ * ones about to time out or already given up by their clients, and serving the newest keeps the wait of
+ * what is served short while the old ones reach their timeout.
+ *
+ * Written here rather than taken from p-limit: p-limit has no bound on its queue and a queued task cannot
+ * leave it, while here a waiter whose signal aborts (its client left, its deadline passed, its queue
+ * timeout fired) leaves at once and never takes a slot.
+ */
+
+/** Given back exactly once when the holder is done; further calls do nothing. */
+export type Release = () => void;
+
+/** The queue is full: the caller is refused at once. */
+export const QUEUE_FULL = Symbol('queue full');
+
+interface Waiter {
+  grant(release: Release): void;
+}
+
+export interface SemaphoreOptions {
+  /** Holders at once. */
+  max: number;
+  /** Waiters at most (Infinity: no bound). */
+  maxQueue: number;
+  /** Past this many waiters, the newest is served first. Default: never. */
+  newestFirstAbove?: number;
+}
+
+export class Semaphore {
+  readonly #max: number;
+  readonly #maxQueue: number;
+  readonly #newestFirstAbove: number;
+  #held = 0;
+  /** Oldest first. An array: removing a waiter that left is a scan, and the queue is bounded and short. */
+  readonly #queue: Waiter[] = [];
+
+  constructor(options: SemaphoreOptions) {
+    if (!(options.max >= 1) || !(options.maxQueue >= 0)) throw new TypeError('Semaphore: max must be ≥ 1 and maxQueue ≥ 0');
+    this.#max = options.max;
+    this.#maxQueue = options.maxQueue;
+    this.#newestFirstAbove = options.newestFirstAbove ?? Number.POSITIVE_INFINITY;
+  }
+
+  get held(): number {
+    return this.#held;
+  }
+
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** A slot now, or undefined when none is free (never queues). */
+  tryAcquire(): Release | undefined {
+    if (this.#held >= this.#max || this.#queue.length > 0) return undefined;
+    this.#held++;
+    return this.#releaser();
+  }
+
+  /**
+   * A slot, waiting in the queue when none is free. Resolves QUEUE_FULL when the queue is full; rejects
+   * with `signal.reason` when the signal aborts first (the waiter leaves the queue).
+   */
+  acquire(signal?: AbortSignal): Promise<Release | typeof QUEUE_FULL> {
+    const now = this.tryAcquire();
+    if (now) return Promise.resolve(now);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.length >= this.#maxQueue) return Promise.resolve(QUEUE_FULL);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#queue.splice(this.#queue.indexOf(waiter), 1);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        grant: (release) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(release);
+        },
+      };
+      this.#queue.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #releaser(): Release {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#queue.length > this.#newestFirstAbove ? this.#queue.pop() : this.#queue.shift();
+      if (!next) {
+        this.#held--;
+        return;
+      }
+      // The slot passes straight to a waiter: the count of holders does not change.
+      next.grant(this.#releaser());
+    };
+  }
+}

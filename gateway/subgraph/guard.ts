@@ -1,0 +1,212 @@
+/**
+ * Everything that stands between an operation and one subgraph (docs/overload.md), in this order:
+ * deduplication of identical query fetches in flight (sharing.ts), the circuit breaker (breaker.ts), the
+ * concurrency limit (`subgraphDefaults.concurrency`, waiting in line at most `subgraphDefaults.queueTimeout`:
+ * a subgraph that stalls holds a bounded share of the admitted operations, not all of them), and the
+ * fetch's own time limit: the subgraph timeout, cut short by the operation's signal (its deadline, or its
+ * client leaving), so a fetch never outlives the request it serves. The datasource (../datasource.ts)
+ * hands it the send itself — identity minting included, so an open breaker costs no signature.
+ *
+ * Guards live as long as the gateway, one per subgraph name, across supergraph reloads.
+ */
+import type { GatewayConfig } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { OverloadListener } from '../overload-events.ts';
+import { Semaphore, type Release } from '../semaphore.ts';
+import { CircuitBreaker } from './breaker.ts';
+import { FetchSharing } from './sharing.ts';
+
+/** A subgraph's raw answer: what a shared fetch hands each of its waiters. */
+export interface SubgraphAnswer {
+  statusCode: number;
+  text: string;
+}
+
+export interface GuardedCall {
+  timeoutMs: number;
+  /** The operation's signal (GatewayContext.signal); absent for the gateway's own calls. */
+  signal: AbortSignal | undefined;
+  /** Set when identical fetches in flight may share this one (sharing.ts `sharingKey`). */
+  sharingKey: string | undefined;
+}
+
+/** Why no answer came: the breaker is open, the subgraph timed out or failed, or the operation ended. */
+export class SubgraphFetchFailed extends Error {
+  readonly reason: 'circuit open' | 'busy' | 'timeout' | 'failed' | 'operation ended';
+  constructor(reason: SubgraphFetchFailed['reason'], options?: { cause?: unknown }) {
+    super(`subgraph fetch: ${reason}`, options);
+    this.name = 'SubgraphFetchFailed';
+    this.reason = reason;
+  }
+  /** Expected under overload and not the subgraph's news: logged at debug, not warn, to keep logs small. */
+  get quiet(): boolean {
+    return this.reason === 'circuit open' || this.reason === 'busy' || this.reason === 'operation ended';
+  }
+}
+
+const SUBGRAPH_TIMEOUT = new Error('subgraph timeout');
+
+export interface GuardOptions {
+  /** Fetches in flight at most, and how long one waits for a slot. */
+  concurrency: number;
+  queueTimeoutMs: number;
+  /** The breaker: consecutive failures that open it (0: never), and its cool-down. */
+  failures: number;
+  coolDownMs: number;
+  dedup: boolean;
+  log: Logger;
+  onEvent: OverloadListener;
+  now?: () => number;
+}
+
+export class SubgraphGuard {
+  readonly #name: string;
+  readonly #limit: Semaphore;
+  readonly #breaker: CircuitBreaker;
+  readonly #sharing = new FetchSharing<SubgraphAnswer>();
+  readonly #dedup: boolean;
+  readonly #queueTimeoutMs: number;
+  readonly #onEvent: OverloadListener;
+  readonly #now: () => number;
+  /** When a fetch last came back (answer or error): a stalled subgraph makes no progress at all. */
+  #lastProgressAt: number;
+
+  constructor(name: string, options: GuardOptions) {
+    this.#name = name;
+    this.#queueTimeoutMs = options.queueTimeoutMs;
+    this.#now = options.now ?? Date.now;
+    this.#lastProgressAt = this.#now();
+    this.#limit = new Semaphore({ max: options.concurrency, maxQueue: Number.POSITIVE_INFINITY });
+    this.#dedup = options.dedup;
+    this.#onEvent = options.onEvent;
+    this.#breaker = new CircuitBreaker({
+      failures: options.failures,
+      coolDownMs: options.coolDownMs,
+      now: options.now,
+      onStateChange: (state) => {
+        const fields = { subgraph: name, state };
+        if (state === 'open') options.log.warn('subgraph circuit breaker open: its fetches fail fast', { ...fields, coolDownMs: options.coolDownMs });
+        else options.log.info(state === 'closed' ? 'subgraph circuit breaker closed' : 'subgraph circuit breaker half-open: one probe', fields);
+        options.onEvent({ type: 'breaker', subgraph: name, state });
+      },
+    });
+  }
+
+  get breakerState() {
+    return this.#breaker.state;
+  }
+
+  /** Fetches waiting for a concurrency slot, and holding one. */
+  get waiting(): number {
+    return this.#limit.waiting;
+  }
+
+  get inFlight(): number {
+    return this.#limit.held;
+  }
+
+  /** The subgraph's answer to `send`, or a SubgraphFetchFailed. */
+  fetch(call: GuardedCall, send: (signal: AbortSignal) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    const guarded = (signal: AbortSignal | undefined) => this.#guarded(signal, call.timeoutMs, send);
+    // Only a healthy subgraph's fetches are joined: joining one in flight skips the breaker and the limit,
+    // and with the breaker open or probing that fetch is likely stalled — the joiner would hold its
+    // admission slot for a whole subgraph timeout instead of failing fast (found by bench:overload).
+    if (!this.#dedup || call.sharingKey === undefined || this.#breaker.state !== 'closed') return guarded(call.signal);
+    return this.#shared(call.sharingKey, call.signal, guarded);
+  }
+
+  /**
+   * A joiner waits for the shared answer at most `queueTimeout`, as long as it would have waited for a
+   * slot, then makes its own fetch through the breaker and the limit: joiners take no slot, so without
+   * this bound the joiners of a stalled fetch would hold their admission slots for a whole subgraph
+   * timeout (bench:overload's stall scenario). Sharing therefore saves the fetches that answer within
+   * `queueTimeout` — which, under load, is most of them.
+   */
+  async #shared(key: string, signal: AbortSignal | undefined, guarded: (signal: AbortSignal | undefined) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    let joined: ReturnType<typeof deadlineSignal> | undefined;
+    try {
+      return await this.#sharing.run(key, signal, guarded, () => {
+        this.#onEvent({ type: 'fetch shared', subgraph: this.#name });
+        joined = deadlineSignal(signal, this.#queueTimeoutMs);
+        return joined.signal;
+      });
+    } catch (error) {
+      if (joined?.signal.aborted && !signal?.aborted) return guarded(signal);
+      throw error instanceof SubgraphFetchFailed ? error : new SubgraphFetchFailed('operation ended', { cause: error });
+    } finally {
+      joined?.dispose();
+    }
+  }
+
+  async #guarded(operation: AbortSignal | undefined, timeoutMs: number, send: (signal: AbortSignal) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    const pass = this.#breaker.tryPass();
+    if (!pass) throw new SubgraphFetchFailed('circuit open');
+    const { signal, dispose } = deadlineSignal(operation, timeoutMs);
+    const waiting = deadlineSignal(signal, this.#queueTimeoutMs);
+    let release: Release;
+    try {
+      release = (await this.#limit.acquire(waiting.signal)) as Release; // the limit's queue has no bound
+    } catch (error) {
+      dispose();
+      const reason = operation?.aborted ? 'operation ended' : signal.aborted ? 'timeout' : 'busy';
+      // A fetch that never reached the subgraph tells its breaker nothing — unless every slot is taken and
+      // not one fetch came back while it waited: the subgraph has stalled, and the breaker should know
+      // now rather than a whole subgraph timeout later.
+      if (reason === 'busy' && this.#now() - this.#lastProgressAt >= this.#queueTimeoutMs) pass.failed();
+      else pass.abandoned();
+      throw new SubgraphFetchFailed(reason, { cause: error });
+    } finally {
+      waiting.dispose();
+    }
+    try {
+      const answer = await send(signal).finally(() => (this.#lastProgressAt = this.#now()));
+      // 5xx and 429: the subgraph is failing or shedding; any other status is an answer (docs/overload.md).
+      if (answer.statusCode >= 500 || answer.statusCode === 429) pass.failed();
+      else pass.succeeded();
+      return answer;
+    } catch (error) {
+      if (operation?.aborted) {
+        pass.abandoned();
+        throw new SubgraphFetchFailed('operation ended', { cause: error });
+      }
+      pass.failed();
+      throw new SubgraphFetchFailed(signal.reason === SUBGRAPH_TIMEOUT ? 'timeout' : 'failed', { cause: error });
+    } finally {
+      release();
+      dispose();
+    }
+  }
+}
+
+/** `operation` cut to `timeoutMs`: one timer and one listener, both gone on dispose. */
+function deadlineSignal(operation: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(SUBGRAPH_TIMEOUT), timeoutMs);
+  const onAbort = () => controller.abort(operation?.reason);
+  if (operation?.aborted) onAbort();
+  else operation?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      operation?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** One guard per subgraph name, made on first use and kept across supergraph reloads. */
+export function createSubgraphGuards(config: Pick<GatewayConfig, 'subgraphs' | 'subgraphDefaults' | 'admission'>, log: Logger, onEvent: OverloadListener = () => {}, now?: () => number) {
+  const guards = new Map<string, SubgraphGuard>();
+  const { breaker, dedup, queueTimeoutMs } = config.subgraphDefaults;
+  // Half the admitted operations at most wait on any one subgraph: one that stalls leaves the other half.
+  const concurrency = config.subgraphDefaults.concurrency ?? Math.max(1, Math.floor(config.admission.maxInFlight / 2));
+  return (name: string): SubgraphGuard => {
+    let guard = guards.get(name);
+    if (!guard) {
+      const limit = config.subgraphs[name]?.concurrency ?? concurrency;
+      guard = new SubgraphGuard(name, { concurrency: limit, queueTimeoutMs, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
+      guards.set(name, guard);
+    }
+    return guard;
+  };
+}
