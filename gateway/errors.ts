@@ -26,6 +26,13 @@ export class StartupError extends Error {
 export type BearerError = 'invalid_request' | 'invalid_token';
 
 /**
+ * What a client should do next, in `extensions.reason` of an UNAUTHENTICATED error (docs/errors.md
+ * "Telling expired from invalid"): `token_expired` — refresh the access token and retry;
+ * `session_ended` — the cookie session is gone, sign in again. Absent: the credential is invalid.
+ */
+export type ClientReason = 'token_expired' | 'session_ended';
+
+/**
  * Authentication refused or could not complete. `description` may be shown to the client (in
  * error_description); `reason` is server-only.
  */
@@ -35,11 +42,13 @@ export class AuthError extends Error {
   readonly bearerError: BearerError | undefined;
   readonly description: string;
   readonly reason: string;
+  /** Client-visible hint (`extensions.reason`); the only detail of a refusal a client may see besides `description`. */
+  readonly clientReason: ClientReason | undefined;
   /** The authentication method whose credential was refused, when one was chosen (for the audit log). */
   method: string | undefined;
   constructor(
     code: 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE',
-    init: { bearerError?: BearerError; description: string; reason: string; cause?: unknown },
+    init: { bearerError?: BearerError; description: string; reason: string; clientReason?: ClientReason; cause?: unknown },
   ) {
     super(init.reason, { cause: init.cause });
     this.name = 'AuthError';
@@ -47,10 +56,19 @@ export class AuthError extends Error {
     this.bearerError = init.bearerError;
     this.description = init.description;
     this.reason = init.reason;
+    this.clientReason = init.clientReason;
   }
 
   static invalidToken(reason: string, description = 'The access token is invalid', cause?: unknown): AuthError {
     return new AuthError('UNAUTHENTICATED', { bearerError: 'invalid_token', description, reason, cause });
+  }
+  /** The credential was valid but its `exp` has passed: the client should refresh and retry. */
+  static expired(reason: string, cause?: unknown): AuthError {
+    return new AuthError('UNAUTHENTICATED', { bearerError: 'invalid_token', description: 'The access token expired', reason, clientReason: 'token_expired', cause });
+  }
+  /** The session cookie names no live session (unknown, forged, signed out, or its refresh failed). */
+  static sessionEnded(reason: string): AuthError {
+    return new AuthError('UNAUTHENTICATED', { bearerError: 'invalid_token', description: 'The session has ended; sign in again', reason, clientReason: 'session_ended' });
   }
   static invalidRequest(reason: string, description: string): AuthError {
     return new AuthError('UNAUTHENTICATED', { bearerError: 'invalid_request', description, reason });
@@ -81,7 +99,7 @@ export function authErrorResponse(error: AuthError, realm: string): { status: nu
   return {
     status: 401,
     headers: { 'www-authenticate': challenge },
-    error: new GraphQLError(error.description, { extensions: { code: 'UNAUTHENTICATED' } }),
+    error: new GraphQLError(error.description, { extensions: { code: 'UNAUTHENTICATED', ...(error.clientReason ? { reason: error.clientReason } : {}) } }),
   };
 }
 

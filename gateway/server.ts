@@ -12,6 +12,7 @@ import { servicePrincipal } from './auth/principal.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
+import { createBrowserFront } from './http/browser.ts';
 import { createHttpFront } from './http/front.ts';
 import { httpServerOptions, onClientError } from './http/timeouts.ts';
 import { loadIdentityKeys } from './identity/keys.ts';
@@ -19,6 +20,7 @@ import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, loggerFor, type Logger } from './log.ts';
 import { startObservability } from './observability/index.ts';
 import type { OverloadListener } from './overload-events.ts';
+import type { SessionStore } from './session/store.ts';
 import { createSubgraphGuards } from './subgraph/guard.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
 import { createFrontServer } from './tls/listener.ts';
@@ -32,6 +34,8 @@ export interface GatewayOptions {
   supergraphPollMs?: number;
   /** The authenticator to use instead of one built from `config.auth` (tests read its stats). */
   authenticator?: Authenticator;
+  /** Where cookie sessions are kept (`sessions:`); default in memory. */
+  sessionStore?: SessionStore;
   /** Sheds, circuit breaker changes and shared fetches, as they happen (docs/overload.md), e.g. for metrics. */
   onOverloadEvent?: OverloadListener;
 }
@@ -98,8 +102,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   await apollo.start();
 
   let draining = false;
+  const browser = createBrowserFront(config, { log, ...clock, ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}) });
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, ...browser }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;

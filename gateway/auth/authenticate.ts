@@ -14,6 +14,7 @@ import { apiKeyMethod, type ApiKeyMethod } from './methods/api-key.ts';
 import { introspectionMethod, type IntrospectionMethod } from './methods/introspection.ts';
 import { jwtMethod } from './methods/jwt.ts';
 import { mtlsMethod } from './methods/mtls.ts';
+import { sessionMethod } from './methods/session.ts';
 import { peerCertificateOf } from './peer-certificate.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
 
@@ -53,11 +54,15 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
   const mtls = config.mtls.identities.length > 0 ? mtlsMethod(config.mtls, { now }) : undefined;
   // Order matters where methods share a carrier: a bearer token is claimed by shape — an API key
   // (`fd_…`), then an opaque token, and the JWT method takes whatever is left.
+  // The cookie session (filled in only when `sessions:` is on) shares the JWT method: its access token
+  // gets the checks, and the cache, of a bearer JWT.
+  const bearerJwt = jwtMethod(jwt, config, { now, stats });
   const methods: AuthenticationMethod[] = [
     ...(apiKeys ? [apiKeys] : []),
     ...(introspection ? [introspection] : []),
-    jwtMethod(jwt, config, { now, stats }),
+    bearerJwt,
     ...(mtls ? [mtls] : []),
+    sessionMethod(bearerJwt),
   ] as AuthenticationMethod[];
 
   return {

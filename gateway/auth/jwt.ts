@@ -72,7 +72,7 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
         }));
       } catch (error) {
         if (error instanceof KeySetUnavailableError) throw AuthError.unavailable(`keys of ${config.issuer} unavailable`, error);
-        if (error instanceof errors.JWTExpired) throw AuthError.invalidToken(`${error.code}: ${error.message}`, 'The access token expired', error);
+        if (error instanceof errors.JWTExpired) throw AuthError.expired(`${error.code}: ${error.message}`, error);
         const code = error instanceof errors.JOSEError ? error.code : 'ERR_UNEXPECTED';
         throw AuthError.invalidToken(`${code}: ${(error as Error).message}`, 'The access token is invalid', error);
       }
@@ -80,7 +80,7 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       // clockTolerance is for nbf and iat (a token just issued by an IdP whose clock runs ahead). exp is
       // strict: identity tokens never outlive the credential, and one minted for a credential already past
       // its exp would be dead on arrival at the subgraph.
-      if (exp * 1000 <= now()) throw AuthError.invalidToken('"exp" claim timestamp check failed (no tolerance on exp)', 'The access token expired');
+      if (exp * 1000 <= now()) throw AuthError.expired('"exp" claim timestamp check failed (no tolerance on exp)');
       const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : now();
       // jose checks a future iat only together with maxTokenAge; a future iat is always refused (RFC 8725 §3.10, README "Authentication").
       if (issuedAt > now() + config.clockToleranceMs) throw AuthError.invalidToken('iat is in the future');

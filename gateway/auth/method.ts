@@ -1,9 +1,10 @@
 /**
  * The one interface an authentication method implements (docs/architecture.md "Authentication methods").
  * A method finds its own credential in the request — a header, the bearer token, the TLS client
- * certificate — without I/O, then verifies it into a Principal. The chain (./authenticate.ts) asks every
- * configured method, refuses a request that presents more than one credential (RFC 6750 §2; the one
- * exception is a client certificate binding a token, RFC 8705), and verifies the one that is left.
+ * certificate, the cookie session — without I/O, then verifies it into a Principal. The chain
+ * (./authenticate.ts) asks every configured method, refuses a request that presents more than one
+ * credential (RFC 6750 §2; the one exception is a client certificate binding a token, RFC 8705), and
+ * verifies the one that is left.
  */
 import type { Socket } from 'node:net';
 import type { AuthMethod } from '@frontdesk/kit/contract';
@@ -20,6 +21,19 @@ export interface AuthRequest {
   socket?: Socket;
   /** The request's id, for the audit line of this decision (gateway/observability/auth.ts). */
   requestId?: string;
+  /** The cookie session the request names, filled by the HTTP front after the cookie rules (./methods/session.ts). */
+  session?: SessionCredential;
+}
+
+/**
+ * A cookie session, not yet looked up: its access token is fetched (and refreshed when due) only once the
+ * chain knows it is the request's one credential.
+ */
+export interface SessionCredential {
+  /** The cookie's own rules (app `Origin`, CSRF header, one cookie); no I/O. Throws AuthError (invalid_request). */
+  check(): void;
+  /** The session's live access token. Throws AuthError (`session_ended`, or 503 when the provider cannot refresh it). */
+  accessToken(): Promise<string>;
 }
 
 /** The request as methods see it: the Authorization header already checked once (./credential.ts). */
@@ -35,7 +49,7 @@ export interface PresentedRequest extends AuthRequest {
  * claim the same carrier (a bearer token is a JWT or an opaque token), the first method in the chain
  * takes it — so a method's `extract` decides by the credential's shape.
  */
-export type Carrier = 'authorization' | 'api-key-header' | 'certificate';
+export type Carrier = 'authorization' | 'api-key-header' | 'certificate' | 'session-cookie';
 
 export interface Presented<C> {
   readonly carrier: Carrier;

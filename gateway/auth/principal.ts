@@ -1,7 +1,7 @@
 /**
  * The Principal: who a request is made for, built once per request from a verified credential (public API).
  */
-import { ANONYMOUS_FIELDS, CLAIM_LIMITS, principalId, UNSAFE_IN_ITEM, type PrincipalFields } from '@frontdesk/kit/contract';
+import { ANONYMOUS_FIELDS, CLAIM_LIMITS, parsePrincipalId, principalId, UNSAFE_IN_ITEM, type PrincipalFields } from '@frontdesk/kit/contract';
 import type { ClaimMapping } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 
@@ -19,6 +19,16 @@ export const ANONYMOUS: Principal = Object.freeze({ ...ANONYMOUS_FIELDS, expires
 /** The gateway itself, when it calls a subgraph on its own behalf (health checks, schema loading). */
 export function servicePrincipal(gatewayIssuer: string): Principal {
   return Object.freeze({ ...ANONYMOUS, id: principalId('service', gatewayIssuer, gatewayIssuer), subject: gatewayIssuer, method: 'service' });
+}
+
+/**
+ * The principal of a cookie session: who its access token names (verified on the JWT path), reached
+ * through the gateway's session, so `amr` is `session` and the id `session:<namespace>:<sub>`.
+ */
+export function sessionPrincipal(verified: Principal): Principal {
+  const namespace = verified.id === undefined ? undefined : parsePrincipalId(verified.id)?.namespace;
+  if (verified.subject === undefined || namespace === undefined) throw AuthError.invalidToken('session access token without a principal');
+  return Object.freeze({ ...verified, method: 'session' as const, id: principalId('session', namespace, verified.subject) });
 }
 
 /**

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { CREDENTIAL_CHECKS } from './credential-checks.ts';
 import { isPlainHttpBeyondLoopback } from './read.ts';
+import { ORIGIN_PATTERN, sessionAppOrigins } from './table/browser.ts';
 import type { GatewayConfig } from './types.ts';
 
 type Checked = Omit<GatewayConfig, 'source'>;
@@ -73,6 +74,60 @@ export const checkIdentityKeyFiles: Check = ({ identity }, problem) => {
   });
 };
 
+/**
+ * CORS answers with exact origins. `*` with credentials would let any site read a signed-in user's data, so
+ * browsers refuse it and so do we, at boot (Fetch standard, CORS protocol and credentials).
+ */
+export const checkCors: Check = ({ cors }, problem) => {
+  const wildcard = cors.origins.includes('*');
+  if (wildcard && cors.credentials) problem('cors.origins: "*" cannot be used with cors.credentials: true; list the exact origins of your apps');
+  if (wildcard && cors.origins.length > 1) problem('cors.origins: "*" already allows every origin; list exact origins or "*" alone');
+  for (const origin of cors.origins) {
+    if (origin !== '*' && !isCanonicalOrigin(origin)) problem(`cors.origins: "${origin}" is not an origin as browsers send it; write ${canonical(origin)}`);
+  }
+};
+
+/**
+ * Sessions verify their access tokens through auth.jwt, answer only to known app origins, and set a
+ * Secure cookie — which browsers keep over plain http only on loopback (docs/browser.md "Cookies").
+ */
+export const checkSessions: Check = (config, problem) => {
+  const { sessions, auth, cors } = config;
+  if (!sessions) return;
+  if (!auth.jwt.some(({ issuer }) => issuer === sessions.issuer)) {
+    problem(`sessions.issuer: ${sessions.issuer} is not an auth.jwt issuer; add it there (with the audience of its access tokens) so session access tokens are verified like any bearer token`);
+  }
+  for (const [key, value] of [['issuer', sessions.issuer], ['redirectUri', sessions.redirectUri]] as const) {
+    if (isPlainHttpBeyondLoopback(value)) problem(`sessions.${key}: ${value} is plain http; use https (plain http is accepted on loopback hosts only, for development)`);
+  }
+  if (new URL(sessions.redirectUri).pathname !== '/auth/callback') problem(`sessions.redirectUri: ${sessions.redirectUri} must end in /auth/callback, the gateway's callback route`);
+  if (!sessions.scopes.includes('openid')) problem('sessions.scopes: must include openid (the ID token proves who signed in)');
+  for (const origin of sessions.appOrigins) {
+    if (origin === '*') problem('sessions.appOrigins: "*" is not allowed; list the exact origins of your apps');
+    else if (!isCanonicalOrigin(origin)) problem(`sessions.appOrigins: "${origin}" is not an origin as browsers send it; write ${canonical(origin)}`);
+  }
+  const apps = sessionAppOrigins(config);
+  if (apps.length === 0) problem('sessions.appOrigins: empty and cors.origins lists no exact origin; list the origins your app runs on (returnTo and cookie requests are accepted from them only)');
+  const gatewayOrigin = new URL(sessions.redirectUri).origin;
+  const crossOrigin = apps.filter((origin) => origin !== gatewayOrigin);
+  if (crossOrigin.length > 0 && (!cors.credentials || crossOrigin.some((origin) => !cors.origins.includes(origin)))) {
+    problem(`cors: apps on ${crossOrigin.join(', ')} call the gateway (${gatewayOrigin}) with the session cookie; list them in cors.origins and set cors.credentials: true`);
+  }
+};
+
+/** Origins that already failed the table's pattern were reported there. */
+function isCanonicalOrigin(origin: string): boolean {
+  return !new RegExp(ORIGIN_PATTERN).test(origin) || canonical(origin) === origin;
+}
+
+function canonical(origin: string): string {
+  try {
+    return new URL(origin).origin;
+  } catch {
+    return 'scheme://host[:port]';
+  }
+}
+
 /** Node refuses a `headersTimeout` above a non-zero `requestTimeout` (ERR_OUT_OF_RANGE at createServer). */
 export const checkClientTimeouts: Check = ({ server }, problem) => {
   // An invalid requestTimeout reads as 0 and is already reported.
@@ -91,4 +146,6 @@ export const CHECKS: readonly Check[] = [
   checkKeySetTransport,
   checkDevKeys,
   checkIdentityKeyFiles,
+  checkCors,
+  checkSessions,
 ];

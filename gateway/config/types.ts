@@ -36,3 +36,6 @@ export type IntrospectionConfig = AuthConfig['introspection'][number];
 export type ApiKeysConfig = NonNullable<AuthConfig['apiKeys']>;
 export type MtlsConfig = AuthConfig['mtls'];
 export type CertificateIdentityConfig = MtlsConfig['identities'][number];
+export type CorsConfig = GatewayConfig['cors'];
+/** undefined: sessions are off. */
+export type SessionsConfig = NonNullable<GatewayConfig['sessions']>;

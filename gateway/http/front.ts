@@ -4,6 +4,7 @@
  * headers alone — a refused credential costs no body read and no JSON parse — then reads and bounds the
  * body and hands the request to Apollo. Every refusal is an error of the catalogue (docs/errors.md).
  * Operations are admitted before authentication, and run under a deadline (docs/overload.md).
+ * CORS is answered before routing (./cors.ts); `/auth/*` and the session cookie belong to ./session-routes.ts.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
@@ -16,7 +17,9 @@ import { AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { OverloadListener } from '../overload-events.ts';
 import { createAdmission } from './admission.ts';
+import type { Cors } from './cors.ts';
 import { requestIdOf } from './request-id.ts';
+import type { SessionFront } from './session-routes.ts';
 import { operationSignal, readJsonBodyWithin } from './timeouts.ts';
 
 export interface HttpFrontOptions {
@@ -32,6 +35,10 @@ export interface HttpFrontOptions {
   onContext?: (req: IncomingMessage, context: GatewayContext) => void;
   /** Requests shed by the admission control (docs/overload.md). */
   onOverloadEvent?: OverloadListener;
+  /** CORS for browser apps on other origins; undefined: off. */
+  cors?: Cors | undefined;
+  /** Cookie sessions (`/auth/*` and the session credential); undefined: off. */
+  sessions?: SessionFront | undefined;
 }
 
 const GRAPHQL_PATHS = new Set(['/graphql', '/']);
@@ -45,6 +52,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = parseRequestTarget(req.url);
     if (!target) return sendError(res, 'BAD_REQUEST', 'Malformed request target');
+    if (options.cors?.handle(req, res)) return;
     if (req.method === 'GET') {
       if (target.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (target.pathname === '/readyz') return options.draining() ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready' });
@@ -54,11 +62,13 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
         return;
       }
     }
-    if (!GRAPHQL_PATHS.has(target.pathname)) return sendError(res, 'NOT_FOUND');
+    const sessionRoute = options.sessions !== undefined && target.pathname.startsWith('/auth/');
+    if (!GRAPHQL_PATHS.has(target.pathname) && !sessionRoute) return sendError(res, 'NOT_FOUND');
 
     const requestId = requestIdOf(req.headers);
     res.setHeader('x-request-id', requestId);
     const requestLog = log.child({ requestId });
+    if (sessionRoute) return options.sessions!.route(req, res, target, requestLog);
     if (req.method !== 'POST') return sendError(res, 'METHOD_NOT_ALLOWED', 'Only POST is accepted', { allow: 'POST' });
     // JSON only: also what makes a cross-site form post impossible (with Apollo's CSRF preflight rule).
     if (!isJsonContentType(req.headers['content-type'])) return refuseUnread(req, res, () => sendError(res, 'UNSUPPORTED_MEDIA_TYPE'));
@@ -77,7 +87,10 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
     const signal = operationSignal(res, config.server.deadlineMs);
     let principal: Principal;
     try {
-      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, socket: req.socket, requestId });
+      // A session cookie is one credential of the chain (gateway/auth/methods/session.ts), looked up only
+      // once it is the request's only one.
+      const session = options.sessions?.credential(req, res);
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, socket: req.socket, requestId, ...(session ? { session } : {}) });
     } catch (error) {
       // The refusal's reason goes to the audit stream (gateway/observability/auth.ts), never to the client.
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);

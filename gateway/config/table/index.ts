@@ -5,6 +5,7 @@
  */
 import { admission } from './admission.ts';
 import { auth } from './auth.ts';
+import { cors, sessions } from './browser.ts';
 import { duration, oneOf, section } from './fields.ts';
 import { identity } from './identity.ts';
 import { limits } from './limits.ts';
@@ -26,6 +27,8 @@ export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.ya
   limits,
   auth,
   identity,
+  cors,
+  sessions,
   logLevel: oneOf(LOG_LEVELS, { default: 'info', doc: 'lines on stdout at this level and above (the audit stream of authentication decisions is at `info`)' }),
   logFormat: oneOf(LOG_FORMATS, { default: 'json', doc: '`json`: one object per line (pino); `pretty`: coloured lines for development (needs the `pino-pretty` dev dependency)' }),
   metrics,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '@frontdesk/kit';
-import { isAdmin, shopPrincipalId, shopUserId } from '../policies.ts';
+import { isAdmin, shopUserId } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { AccountsStore, type User } from './store.ts';
 
@@ -36,7 +36,7 @@ export function createAccountsSubgraph(store = new AccountsStore()): ExampleSubg
       policies: {
         // "a user may read their own email": the policy sees the User being resolved, and compares
         // principal ids — a bare `sub` is unique only within its issuer.
-        self: ((identity, { parent }) => identity.id !== undefined && identity.id === shopPrincipalId((parent as User).id)) as Policy<Context>,
+        self: ((identity, { parent }) => shopUserId(identity) !== undefined && shopUserId(identity) === (parent as User).id) as Policy<Context>,
         admin: isAdmin,
       },
     }),

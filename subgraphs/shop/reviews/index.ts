@@ -3,7 +3,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import DataLoader from 'dataloader';
 import { GraphQLError, parse } from 'graphql';
 import { applyAuthorization, createLoader, type Policy, type SubgraphContext } from '@frontdesk/kit';
-import { isAdmin, shopPrincipalId, shopUserId } from '../policies.ts';
+import { isAdmin, shopUserId } from '../policies.ts';
 import type { ExampleSubgraph } from '../example.ts';
 import { ReviewsStore, type Review } from './store.ts';
 
@@ -55,7 +55,7 @@ export function createReviewsSubgraph(store = new ReviewsStore()): ExampleSubgra
         // The policy sees the mutation's arguments and the request's loaders: "the author may delete it".
         review_author: (async (identity, { args, context }) => {
           const review = await context.loaders.reviews.load(String(args.id));
-          return review !== null && identity.id !== undefined && identity.id === shopPrincipalId(review.authorId);
+          return review !== null && shopUserId(identity) !== undefined && shopUserId(identity) === review.authorId;
         }) as Policy<Context>,
         admin: isAdmin,
       },

@@ -325,6 +325,15 @@ describe('exp is required; exp, nbf and iat are honoured with the configured 30 
     await expectRefusedWithoutFetch(await signRaw(goodClaims(es, { iat: nowSeconds() - 300, exp: nowSeconds() - ago }), es.keys[0]!), EXPIRED);
   });
 
+  // The "expired" hint (extensions.reason token_expired) is for a token the gateway would otherwise accept:
+  // an expired token whose signature does not verify is simply invalid, so the hint reveals nothing.
+  it('an expired token with a broken signature is invalid, not expired', async () => {
+    const expired = await signRaw(goodClaims(es, { iat: nowSeconds() - 600, exp: nowSeconds() - 60 }), es.keys[0]!);
+    const [header, payload, signature] = expired.split('.') as [string, string, string];
+    const flipped = `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
+    await expectRefusedWithoutFetch(`${header}.${payload}.${flipped}`, INVALID);
+  });
+
   it('control: a token expiring in 3 s is answered with data, its identity tokens ending with it', async () => {
     const exp = nowSeconds() + 3;
     const { result } = await send(await signRaw(goodClaims(es, { iat: nowSeconds() - 60, exp }), es.keys[0]!));

@@ -79,10 +79,12 @@ export interface Refusal {
   status?: number;
   error?: 'invalid_token' | 'invalid_request';
   description: string;
+  /** `extensions.reason` (docs/errors.md): present only for an expired token or an ended session. */
+  reason?: 'token_expired' | 'session_ended';
 }
 
 export const INVALID: Refusal = { error: 'invalid_token', description: 'The access token is invalid' };
-export const EXPIRED: Refusal = { error: 'invalid_token', description: 'The access token expired' };
+export const EXPIRED: Refusal = { error: 'invalid_token', description: 'The access token expired', reason: 'token_expired' };
 export const TOO_LARGE: Refusal = { error: 'invalid_token', description: 'The access token is too large' };
 export const TWO_HEADERS: Refusal = { error: 'invalid_request', description: 'Send exactly one Authorization header' };
 export const IN_URL: Refusal = { error: 'invalid_request', description: 'Send the token in the Authorization header, not the URL' };
@@ -100,7 +102,8 @@ export function expectRefused(stack: Stack, result: HttpResult | RawResult, refu
     ? `Bearer realm="${REALM}", error="${refusal.error}", error_description="${refusal.description}"`
     : `Bearer realm="${REALM}"`;
   expect({ status: result.status, challenge: headers['www-authenticate'] }).toEqual({ status: refusal.status ?? 401, challenge });
-  expect(result.body).toEqual({ errors: [{ message: refusal.description, extensions: { code: 'UNAUTHENTICATED' } }] });
+  const extensions = refusal.reason ? { code: 'UNAUTHENTICATED', reason: refusal.reason } : { code: 'UNAUTHENTICATED' };
+  expect(result.body).toEqual({ errors: [{ message: refusal.description, extensions }] });
   expect(JSON.stringify(result.body)).not.toMatch(LEAKS);
   expect(headers['retry-after']).toBeUndefined();
   expectNoSubgraphCalled(stack);

@@ -76,6 +76,27 @@ export interface OidcProviderStats {
   discovery_requests: number;
 }
 
+/** Successful grants per account (`sub`): `refresh_token`, `authorization_code`; refused refreshes. */
+export interface OidcProviderGrants {
+  refresh_token: Record<string, number>;
+  authorization_code: Record<string, number>;
+  refresh_token_refused: Record<string, number>;
+}
+
+/**
+ * A client people sign in with (authorization code + PKCE, refresh tokens that rotate), registered at
+ * start: a confidential BFF (`client_secret` + `token_endpoint_auth_method: client_secret_basic`) or a
+ * public single-page app (`token_endpoint_auth_method: none`; the token endpoint answers CORS for the
+ * origins of its redirect URIs).
+ */
+export interface PeopleClient {
+  client_id: string;
+  client_secret?: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'none';
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+}
+
 export interface OidcProviderProcess {
   /** http://127.0.0.1:<port>, no trailing slash. */
   issuer: string;
@@ -99,6 +120,8 @@ export interface OidcProviderProcess {
   setDown(down: boolean, delayMs?: number): Promise<void>;
   /** Change how subsequently issued access tokens are signed / how long they live. */
   configure(opts: { accessTokenAlg?: SigningAlg; accessTokenTTLSeconds?: number }): Promise<void>;
+  /** Grants counted per type and account (`sub`) since the last resetStats(). */
+  grants(): Promise<OidcProviderGrants>;
   /** SIGTERM the child and wait for it to exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -113,10 +136,11 @@ const STOP_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_BYTES = 64 * 1024;
 
 /**
+ * @param options.clients people's clients (authorization code + refresh: a BFF, a single-page app).
  * @param options.introspectionClientJwks public keys of the `private_key_jwt` introspection client
  *   (INTROSPECTION_JWT_CLIENT_ID); without them that client is not registered.
  */
-export async function startOidcProvider(options: { introspectionClientJwks?: { keys: object[] } } = {}): Promise<OidcProviderProcess> {
+export async function startOidcProvider(options: { clients?: PeopleClient[]; introspectionClientJwks?: { keys: object[] } } = {}): Promise<OidcProviderProcess> {
   const child = spawn(process.execPath, [...TSX_NODE_ARGS, SERVER_ENTRY], {
     cwd: PROJECT_ROOT,
     // stdin stays an open pipe: the child exits when it closes, so a crashed
@@ -125,6 +149,7 @@ export async function startOidcProvider(options: { introspectionClientJwks?: { k
     env: {
       ...process.env,
       OIDC_HARNESS_EXIT_ON_STDIN_END: '1',
+      OIDC_HARNESS_CLIENTS: JSON.stringify(options.clients ?? []),
       ...(options.introspectionClientJwks ? { OIDC_HARNESS_INTROSPECTION_CLIENT_JWKS: JSON.stringify(options.introspectionClientJwks) } : {}),
     },
   });
@@ -232,6 +257,8 @@ export async function startOidcProvider(options: { introspectionClientJwks?: { k
     },
 
     stats: () => adminCall<OidcProviderStats>('stats'),
+
+    grants: () => adminCall<OidcProviderGrants>('grants'),
 
     async resetStats() {
       await adminCall('reset-stats', {});

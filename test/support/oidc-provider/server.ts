@@ -13,6 +13,11 @@
  *   POST /__admin/reset-stats
  *   POST /__admin/set-down    {"down": bool, "delayMs"?: n}
  *   POST /__admin/config      {"accessTokenAlg"?: "RS256"|"ES256", "accessTokenTTLSeconds"?: n}
+ *   GET  /__admin/grants                                    -> {"refresh_token": {"<sub>": n}, "authorization_code": {...}, "refresh_token_refused": {...}}
+ *
+ * People sign in through /interaction/<uid> (./login.ts): alice, bob and carol, password `<name>-password`.
+ * Extra clients (authorization code + refresh, e.g. a BFF or a single-page app) come from the JSON array in
+ * OIDC_HARNESS_CLIENTS (startOidcProvider({ clients })).
  *
  * Tokens for OPAQUE_AUDIENCE are opaque; /token/introspection (RFC 7662) serves the introspection clients
  * (INTROSPECTION_CLIENT, and INTROSPECTION_JWT_CLIENT_ID when the parent passes its JWKS).
@@ -33,6 +38,7 @@ import {
   OTHER_AUDIENCE,
   type SigningAlg,
 } from './client.ts';
+import { accountById, handleInteraction } from './login.ts';
 
 // oidc-provider logs its notices with console.info, i.e. to stdout, and stdout
 // is reserved for the single ready line the parent waits for.
@@ -44,7 +50,27 @@ console.log = console.error;
 // interfaces below describe the only parts this file touches.
 interface Provider {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
-  on(event: 'server_error', listener: (ctx: unknown, err: Error) => void): void;
+  on(event: string, listener: (ctx: GrantContext, err: Error) => void): void;
+  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<{ uid: string; prompt: { name: string }; params: Record<string, unknown> }>;
+  interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+}
+interface GrantContext {
+  oidc: { params?: Record<string, unknown>; entities: { RefreshToken?: { accountId?: string }; AuthorizationCode?: { accountId?: string }; Account?: { accountId?: string } } };
+}
+interface GrantLike {
+  addOIDCScope(scope: string): void;
+  addResourceScope(resource: string, scope: string): void;
+  rejectResourceScope(resource: string, scope: string): void;
+  rejectOIDCScope(scope: string): void;
+  save(): Promise<string>;
+}
+interface ExistingGrantContext {
+  oidc: {
+    client: { clientId: string };
+    session: { accountId: string; grantIdFor(clientId: string): string | undefined };
+    result?: { consent?: { grantId?: string } };
+    provider: { Grant: { new (init: { clientId: string; accountId: string }): GrantLike; find(id: string): Promise<GrantLike | undefined> } };
+  };
 }
 interface OidcProviderModule {
   default: new (issuer: string, configuration: Record<string, unknown>) => Provider;
@@ -99,9 +125,27 @@ async function generateKeyGeneration(): Promise<Record<SigningAlg, JWK>> {
   return generation;
 }
 
+/** Clients for people (authorization code + refresh), from the parent: see startOidcProvider({ clients }). */
+const PEOPLE_CLIENTS: Array<Record<string, unknown>> = JSON.parse(process.env.OIDC_HARNESS_CLIENTS ?? '[]') as Array<Record<string, unknown>>;
+/** Scopes people's clients may ask for besides the API scopes. */
+const PEOPLE_SCOPES = ['openid', 'offline_access', 'profile'];
+
+/** Counted grants per grant type and account (`sub`): what tests assert refresh single flight on. */
+const grants: Record<string, Record<string, number>> = { refresh_token: {}, authorization_code: {}, refresh_token_refused: {} };
+function countGrant(kind: string, ctx: GrantContext): void {
+  const { entities } = ctx.oidc;
+  const account = entities.RefreshToken?.accountId ?? entities.AuthorizationCode?.accountId ?? entities.Account?.accountId ?? '?';
+  const counts = (grants[kind] ??= {});
+  counts[account] = (counts[account] ?? 0) + 1;
+}
+
+let currentProvider: Provider | undefined;
+
 function createProvider(issuer: string, keys: JWK[]): Provider {
   const provider = new Provider(issuer, {
-    clients: Object.entries(DEMO_CLIENTS).map(([clientId, { secret }]) => ({
+    clients: [
+      ...PEOPLE_CLIENTS.map((client) => ({ grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], scope: [...PEOPLE_SCOPES, ...API_SCOPES].join(' '), ...client })),
+      ...Object.entries(DEMO_CLIENTS).map(([clientId, { secret }]) => ({
       client_id: clientId,
       client_secret: secret,
       grant_types: ['client_credentials'],
@@ -110,38 +154,79 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: ALLOWED_SCOPES.join(' '),
-    })).concat(
+    })),
       // The resource server's own clients: they only introspect.
-      [
-        {
-          client_id: INTROSPECTION_CLIENT.clientId,
-          client_secret: INTROSPECTION_CLIENT.secret,
-          grant_types: [],
-          response_types: [],
-          redirect_uris: [],
-          token_endpoint_auth_method: 'client_secret_basic',
-        } as never,
-        ...(introspectionClientJwks
-          ? [
-              {
-                client_id: INTROSPECTION_JWT_CLIENT_ID,
-                grant_types: [],
-                response_types: [],
-                redirect_uris: [],
-                token_endpoint_auth_method: 'private_key_jwt',
-                token_endpoint_auth_signing_alg: 'ES256',
-                jwks: introspectionClientJwks,
-              } as never,
-            ]
-          : []),
-      ],
-    ),
+      {
+        client_id: INTROSPECTION_CLIENT.clientId,
+        client_secret: INTROSPECTION_CLIENT.secret,
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      ...(introspectionClientJwks
+        ? [
+            {
+              client_id: INTROSPECTION_JWT_CLIENT_ID,
+              grant_types: [],
+              response_types: [],
+              redirect_uris: [],
+              token_endpoint_auth_method: 'private_key_jwt',
+              token_endpoint_auth_signing_alg: 'ES256',
+              jwks: introspectionClientJwks,
+            },
+          ]
+        : []),
+    ],
     // The provider copies the keys into its own keystore at construction; later
     // changes to signingKeys only take effect through a new Provider instance.
     jwks: { keys: structuredClone(keys) },
-    scopes: [...ALLOWED_SCOPES],
+    scopes: [...new Set([...ALLOWED_SCOPES, ...PEOPLE_SCOPES])],
     routes: { jwks: JWKS_PATH },
+    cookies: { keys: ['oidc-harness-cookie-key'] },
+    // Scope claims (preferred_username) in the ID token too, so a client needs no userinfo call.
+    conformIdTokenClaims: false,
+    claims: { openid: ['sub'], profile: ['preferred_username'] },
+    findAccount: (_ctx: unknown, sub: string) => {
+      const account = accountById(sub);
+      return account && { accountId: sub, claims: () => ({ sub, preferred_username: account.username }) };
+    },
+    // First-party clients: consent is implied, with the API scopes this person has (and no more).
+    loadExistingGrant: async (ctx: ExistingGrantContext) => {
+      const { client, session, result, provider: current } = ctx.oidc;
+      const grantId = result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+      if (grantId) return current.Grant.find(grantId);
+      const account = accountById(session.accountId);
+      const grant = new current.Grant({ clientId: client.clientId, accountId: session.accountId });
+      // The API scopes are also provider scopes here (the client_credentials clients request them), so they
+      // are granted or rejected on both lists. Rejected, not just absent: no consent prompt asks again.
+      const own = account ? account.scope.split(' ') : [];
+      grant.addOIDCScope([...PEOPLE_SCOPES, ...own].join(' '));
+      if (own.length > 0) grant.addResourceScope(AUDIENCE, own.join(' '));
+      const others = API_SCOPES.filter((scope) => !own.includes(scope));
+      if (others.length > 0) {
+        grant.rejectOIDCScope(others.join(' '));
+        grant.rejectResourceScope(AUDIENCE, others.join(' '));
+      }
+      await grant.save();
+      return grant;
+    },
+    pkce: { required: () => true },
+    // Every client allowed the refresh_token grant gets one (not only with offline_access + prompt=consent),
+    // and every refresh rotates it: a refresh token is good for one refresh.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
     features: {
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx: { body: string }, form: string) => {
+          ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out · Shop IdP</title></head>
+<body><main><h1>Sign out of the shop?</h1>${form}<button type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button></main></body></html>`;
+        },
+        postLogoutSuccessSource: (ctx: { body: string }) => {
+          ctx.body = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>You are signed out</h1></body></html>';
+        },
+      },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -151,6 +236,8 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
         enabled: true,
         // Without a resource, client_credentials would mint an opaque token.
         defaultResource: () => AUDIENCE,
+        // The authorization code and refresh grants mint access tokens for the resource that was granted.
+        useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resourceIndicator: string) => {
           const server = RESOURCE_SERVERS[resourceIndicator];
           if (!server) throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
@@ -164,7 +251,11 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
         },
       },
     },
-    extraTokenClaims: (_ctx: unknown, token: { clientId?: string }) => {
+    extraTokenClaims: (_ctx: unknown, token: { clientId?: string; accountId?: string }) => {
+      if (token.accountId) {
+        const account = accountById(token.accountId);
+        return account ? { roles: account.roles, org_id: account.orgId } : undefined;
+      }
       const demo = DEMO_CLIENTS[token.clientId as keyof typeof DEMO_CLIENTS];
       return demo ? { roles: [...demo.roles], org_id: demo.orgId } : undefined;
     },
@@ -172,9 +263,23 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
     ttl: {
       AccessToken: () => accessTokenTTLSeconds,
       ClientCredentials: () => accessTokenTTLSeconds,
+      AuthorizationCode: 60,
+      IdToken: 3_600,
+      RefreshToken: 86_400,
+      Interaction: 600,
+      Session: 86_400,
+      Grant: 86_400,
     },
   });
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
+  provider.on('grant.success', (ctx) => {
+    const type = ctx.oidc.params?.grant_type;
+    if (type === 'refresh_token' || type === 'authorization_code') countGrant(type, ctx);
+  });
+  provider.on('grant.error', (ctx) => {
+    if (ctx.oidc.params?.grant_type === 'refresh_token') countGrant('refresh_token_refused', ctx);
+  });
+  currentProvider = provider;
   return provider;
 }
 
@@ -232,9 +337,12 @@ async function handleAdmin(
     }
     case 'GET /__admin/stats':
       return sendJson(res, 200, stats);
+    case 'GET /__admin/grants':
+      return sendJson(res, 200, grants);
     case 'POST /__admin/reset-stats':
       stats.jwks_requests = 0;
       stats.discovery_requests = 0;
+      for (const kind of Object.keys(grants)) grants[kind] = {};
       return sendJson(res, 200, stats);
     case 'POST /__admin/set-down': {
       const body = await readJson(req);
@@ -298,6 +406,7 @@ async function handleRequest(issuer: string, req: IncomingMessage, res: ServerRe
     req.socket.destroy();
     return;
   }
+  if (currentProvider && (await handleInteraction(currentProvider, pathname, req, res))) return;
   if (!providerHandler) {
     sendJson(res, 503, { error: 'provider not initialised yet' });
     return;

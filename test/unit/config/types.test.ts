@@ -5,7 +5,7 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { parseConfig } from '../../../gateway/config/load.ts';
-import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
+import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SessionsConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
 import { SUPERGRAPH } from '../../support/stack.ts';
 
 type SubgraphTls = { ca: string | undefined; cert: string | undefined; key: string | undefined };
@@ -44,13 +44,24 @@ describe('config types', () => {
     expectTypeOf<JwtIssuerConfig['jwks']>().toEqualTypeOf<{ kind: 'url'; url: string } | { kind: 'file'; path: string } | { kind: 'discovery'; url: string }>();
     expectTypeOf<JwtIssuerConfig['jwksMaxAgeMs']>().toEqualTypeOf<number>();
     expectTypeOf<IdentityKeyConfig>().toEqualTypeOf<{ file: string; kid: string | undefined; alg: 'EdDSA' | 'ES256' | undefined }>();
+    expectTypeOf<GatewayConfig['cors']>().toEqualTypeOf<{ origins: readonly string[]; credentials: boolean; maxAgeMs: number; allowHeaders: readonly string[]; exposeHeaders: readonly string[] }>();
+    // Sessions are off (undefined) unless configured; when on, the client registration is complete.
+    expectTypeOf<undefined>().toExtend<GatewayConfig['sessions']>();
+    expectTypeOf<Pick<SessionsConfig, 'issuer' | 'clientId' | 'clientSecret' | 'redirectUri'>>().toEqualTypeOf<{ issuer: string; clientId: string; clientSecret: string; redirectUri: string }>();
+    expectTypeOf<SessionsConfig['appOrigins']>().toEqualTypeOf<readonly string[]>();
+    expectTypeOf<SessionsConfig['refreshBeforeMs']>().toEqualTypeOf<number>();
     expectTypeOf<GatewayConfig['logLevel']>().toEqualTypeOf<'debug' | 'info' | 'warn' | 'error' | 'silent'>();
     expectTypeOf<GatewayConfig['logFormat']>().toEqualTypeOf<'json' | 'pretty'>();
     expectTypeOf<GatewayConfig['metrics']>().toEqualTypeOf<{ listen: { host: string; port: number | undefined } }>();
     expectTypeOf<GatewayConfig['tracing']>().toEqualTypeOf<{ otlp: { endpoint: string | undefined; headers: readonly string[] }; sampler: { ratio: number } }>();
 
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
-    expect(Object.keys(config)).toEqual(['source', 'production', 'listen', 'server', 'admission', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs']);
+    expect(Object.keys(config)).toEqual([
+      'source', 'production', 'listen', 'server', 'admission', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity',
+      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs',
+    ]);
+    expect(config.sessions).toBeUndefined();
+    expect(config.cors.origins).toEqual([]);
     expect(config.metrics.listen.port).toBeUndefined();
     expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [] }, sampler: { ratio: 0.1 } });
     expect(config.shutdownDelayMs).toBe(5_000);

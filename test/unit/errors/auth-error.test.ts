@@ -44,6 +44,21 @@ describe('authErrorResponse', () => {
     expect(error.message).toBe('The access token is too large');
   });
 
+  it('an expired token: the same challenge shape with its own description, and extensions.reason "token_expired"', () => {
+    const { status, headers, error } = authErrorResponse(AuthError.expired('ERR_JWT_EXPIRED: "exp" claim timestamp check failed'), 'shop');
+    expect(status).toBe(401);
+    expect(headers).toEqual({ 'www-authenticate': 'Bearer realm="shop", error="invalid_token", error_description="The access token expired"' });
+    expect(error.message).toBe('The access token expired');
+    expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'token_expired' });
+  });
+
+  it('an ended session: extensions.reason "session_ended", so the app signs in again rather than refreshing', () => {
+    const { status, headers, error } = authErrorResponse(AuthError.sessionEnded('no session for this cookie'), 'frontdesk');
+    expect(status).toBe(401);
+    expect(headers).toEqual({ 'www-authenticate': 'Bearer realm="frontdesk", error="invalid_token", error_description="The session has ended; sign in again"' });
+    expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'session_ended' });
+  });
+
   it('an invalid request: 401, error="invalid_request"', () => {
     const { status, headers, error } = authErrorResponse(AuthError.invalidRequest('two Authorization headers', 'Send exactly one Authorization header'), 'frontdesk');
     expect(status).toBe(401);
