@@ -1,22 +1,26 @@
 /**
  * `npm start`: the whole local stack, each service its own process as it would be deployed — the token
- * issuer (:4005), the gateway (:4000, and over HTTPS with mutual TLS on :4443) and the three subgraphs
- * (:4001-4003). Ctrl-C stops them all. The first run makes dev certificates and a demo API key (.dev/).
+ * issuer (:4005), the sign-in IdP with its login form (:4007), the gateway (:4000, and over HTTPS with
+ * mutual TLS on :4443), the three subgraphs (:4001-4003) and the demo app (:4006). Ctrl-C stops them all.
+ * The first run makes dev certificates and a demo API key (.dev/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startDemoApp } from '../dev/demo/server.ts';
 import { ensureDemoApiKey, ensureDevCertificates } from '../dev/first-run.ts';
+import { DEV_IDP_ISSUER, DEV_IDP_RESOURCE, DEV_SPA_CLIENT_ID } from '../dev/idp-clients.ts';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children: ChildProcess[] = [];
 const GATEWAY = 'http://127.0.0.1:4000';
+const DEMO_PORT = 4006;
 const env = {
   ...process.env,
   FRONTDESK_GATEWAY_JWKS: `${GATEWAY}/.well-known/jwks.json`,
   FRONTDESK_GATEWAY_ISSUER: GATEWAY,
 };
-const COLORS = { issuer: 35, gateway: 36, 'gw-tls': 96, accounts: 32, products: 33, reviews: 34 } as const;
+const COLORS = { issuer: 35, idp: 95, gateway: 36, 'gw-tls': 96, accounts: 32, products: 33, reviews: 34 } as const;
 
 function run(name: keyof typeof COLORS, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, [...TSX_NODE_ARGS, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -55,10 +59,14 @@ async function waitFor(url: string, timeoutMs = 30_000): Promise<void> {
 }
 
 let stopping = false;
+let demo: Awaited<ReturnType<typeof startDemoApp>> | undefined;
 async function stop(code: number): Promise<never> {
   stopping = true;
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
+  await Promise.all([
+    demo?.close(),
+    ...children.map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))),
+  ]);
   process.exit(code);
 }
 process.once('SIGINT', () => void stop(0));
@@ -68,7 +76,8 @@ ensureDevCertificates(root);
 ensureDemoApiKey(root);
 
 run('issuer', ['dev/issuer.ts']);
-await waitFor('http://127.0.0.1:4005/.well-known/openid-configuration');
+run('idp', ['dev/idp.ts']);
+await Promise.all([waitFor('http://127.0.0.1:4005/.well-known/openid-configuration'), waitFor(`${DEV_IDP_ISSUER}/.well-known/openid-configuration`)]);
 // Pretty log lines for people (gateway.yaml reads FRONTDESK_LOG_FORMAT); colours when this terminal has them.
 run('gateway', ['gateway/main.ts', '--config', 'gateway.yaml'], { FRONTDESK_LOG_FORMAT: 'pretty', ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) });
 await waitFor(`${GATEWAY}/readyz`);
@@ -77,6 +86,13 @@ run('accounts', ['subgraphs/shop/main.ts', 'accounts']);
 run('products', ['subgraphs/shop/main.ts', 'products']);
 run('reviews', ['subgraphs/shop/main.ts', 'reviews']);
 await Promise.all(['4001', '4002', '4003'].map((port) => waitFor(`http://127.0.0.1:${port}/healthz`)));
+// The demo app (dev/demo/): a page signed in by the gateway's cookie session, and one with bearer tokens.
+try {
+  demo = await startDemoApp({ gateway: GATEWAY, issuer: DEV_IDP_ISSUER, spaClientId: DEV_SPA_CLIENT_ID, resource: DEV_IDP_RESOURCE }, { port: DEMO_PORT });
+} catch (error) {
+  process.stdout.write(`demo app: cannot listen on :${DEMO_PORT} (${(error as Error).message}); stopping the stack\n`);
+  await stop(1);
+}
 
 const query = '{ topProducts(first: 2) { name price reviews { rating author { username } } } me { username email } }';
 process.stdout.write(`
@@ -98,6 +114,8 @@ process.stdout.write(`
   5. over HTTPS with the demo service's client certificate (principal mtls:mesh:ci-runner):
        curl -s https://127.0.0.1:4443/graphql --cacert .dev/tls/ca.crt --cert .dev/tls/ci-runner.crt --key .dev/tls/ci-runner.key \\
          -H 'content-type: application/json' -d '{"query":"{ topProducts(first: 2) { name } }"}'
+  6. in a browser, the demo app: sign in as alice, bob or carol (password <name>-password), run the query, sign out:
+       ${demo!.url}/            (the gateway's cookie session; ${demo!.url}/bearer.html: bearer tokens)
 
   Ctrl-C stops every process.
 `);

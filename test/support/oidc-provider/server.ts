@@ -7,7 +7,10 @@
  * Prints `{"issuer":"http://127.0.0.1:<port>","port":<port>}` on stdout once
  * listening. Everything else goes to stderr.
  *
- * Admin endpoints (test only, no auth):
+ * The local stack (`npm start`) runs this same provider as its sign-in IdP on :4007 (dev/idp.ts), with
+ * OIDC_HARNESS_PORT (default 0: any free port) and OIDC_HARNESS_ADMIN=0 (no admin API).
+ *
+ * Admin endpoints (test only, no auth; off with OIDC_HARNESS_ADMIN=0):
  *   POST /__admin/rotate      {"keep_old": bool}            -> {"kid": "<kid now signing access tokens>"}
  *   GET  /__admin/stats                                     -> {"jwks_requests": n, "discovery_requests": n}
  *   POST /__admin/reset-stats
@@ -80,6 +83,8 @@ const oidcProviderSpecifier: string = 'oidc-provider';
 const { default: Provider, errors } = (await import(oidcProviderSpecifier)) as OidcProviderModule;
 
 const JWKS_PATH = '/jwks';
+/** The admin API; off for the local stack's IdP (dev/idp.ts sets OIDC_HARNESS_ADMIN=0). */
+const ADMIN = process.env.OIDC_HARNESS_ADMIN !== '0';
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
 const SIGNING_ALGS: readonly SigningAlg[] = ['RS256', 'ES256'];
 
@@ -380,7 +385,7 @@ async function handleAdmin(
 async function handleRequest(issuer: string, req: IncomingMessage, res: ServerResponse) {
   const { pathname } = new URL(req.url ?? '/', issuer);
 
-  if (pathname.startsWith('/__admin/')) {
+  if (pathname.startsWith('/__admin/') && ADMIN) {
     try {
       await handleAdmin(issuer, pathname, req, res);
     } catch (err) {
@@ -427,7 +432,7 @@ const server = createServer((req, res) => {
 
 await new Promise<void>((resolveListen, rejectListen) => {
   server.once('error', rejectListen);
-  server.listen(0, '127.0.0.1', () => resolveListen());
+  server.listen(Number(process.env.OIDC_HARNESS_PORT ?? 0), '127.0.0.1', () => resolveListen());
 });
 const address = server.address();
 if (address === null || typeof address === 'string') throw new Error('unexpected server address');
