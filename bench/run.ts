@@ -17,6 +17,9 @@
  * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
  * Then the credential scenarios (bench/credentials.ts), frontdesk against itself: introspection-cached,
  * api-key, https-mtls (a second frontdesk, HTTPS with client certificates, also on core 0).
+ * Besides req/s and latency, each gateway's CPU time per request (µs, its own user + system time over the
+ * round): on a shared machine req/s moves with whatever else runs on core 0, CPU per request much less.
+ * BENCH_PROFILE=<dir>: the gateways run with `node --cpu-prof` and write their profiles there when stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -172,11 +175,27 @@ tracing:
   return { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig, credentials };
 }
 
-async function load(url: string, query: string, tokensFile: string, seconds: number, options?: object): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
+async function load(url: string, query: string, tokensFile: string, seconds: number, options?: object, pid?: number): Promise<{ rps: number; p50: number; p99: number; requests: number; cpuUs: number }> {
+  const cpuBefore = cpuSeconds(pid);
   const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile, ...(options ? [JSON.stringify(options)] : [])], {});
   const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; requests: number; non2xx: number; errors: number; timeouts: number };
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
-  return result;
+  return { ...result, cpuUs: Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, result.requests)) };
+}
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc/<pid>/stat (proc(5): utime and stime, fields
+ * 14 and 15, in clock ticks of 1/100 s on Linux). Per request it is the gateway's own cost: time the core
+ * spent on other processes — the noise of a shared machine — is not in it, where it is in req/s. NaN
+ * without /proc.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function peakRssMb(pid: number | undefined): number | undefined {
@@ -202,9 +221,10 @@ async function main() {
   await Promise.all(
     (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
   );
-  const baseline = spawnPinned(0, ['bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
-  const frontdesk = spawnPinned(0, ['gateway/main.ts', '--config', config], {});
-  const observed = OBSERVABILITY ? spawnPinned(0, ['gateway/main.ts', '--config', observedConfig], {}) : undefined;
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const baseline = spawnPinned(0, [...profile, 'bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
+  const frontdesk = spawnPinned(0, [...profile, 'gateway/main.ts', '--config', config], {});
+  const observed = OBSERVABILITY ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', observedConfig], {}) : undefined;
   const telemetry = OBSERVABILITY ? await startTelemetrySinks() : undefined;
   const frontdeskTls = spawnPinned(0, ['gateway/main.ts', '--config', credentials.tlsConfig], {});
   await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk), firstJsonLine(frontdeskTls), ...(observed ? [firstJsonLine(observed)] : [])]);
@@ -213,6 +233,7 @@ async function main() {
     frontdesk: `http://127.0.0.1:${PORTS.frontdesk}/graphql`,
     ...(OBSERVABILITY ? { observed: `http://127.0.0.1:${PORTS.observed}/graphql` } : {}),
   } as Record<Gateway, string>;
+  const pids: Record<Gateway, number | undefined> = { baseline: baseline.pid, frontdesk: frontdesk.pid, ...(observed ? { observed: observed.pid } : {}) } as Record<Gateway, number | undefined>;
 
   // Same answer from both before measuring anything.
   for (const query of Object.values(QUERIES)) {
@@ -237,7 +258,7 @@ async function main() {
 
   if (SOAK_SECONDS > 0) return soak(gateways.frontdesk, frontdesk.pid, tokensFile, started);
 
-  const results: Record<string, Record<string, Array<{ rps: number; p50: number; p99: number }>>> = {};
+  const results: Record<string, Record<string, Array<{ rps: number; p50: number; p99: number; cpuUs: number }>>> = {};
   for (const [queryName, query] of Object.entries({ ...QUERIES, ...DENIED_QUERIES })) {
     if (ONLY && !ONLY.includes(queryName)) continue;
     results[queryName] = Object.fromEntries(GATEWAYS.map((gateway) => [gateway, []]));
@@ -246,19 +267,19 @@ async function main() {
       // Each gateway goes first in turn (A B C, B C A, …): none always runs on a warmer or cooler machine.
       const order = GATEWAYS.map((_, i) => GATEWAYS[(i + round) % GATEWAYS.length] as Gateway);
       for (const gateway of order) {
-        const result = await load(gateways[gateway], query, tokensFile, DURATION);
-        results[queryName]?.[gateway]?.push({ rps: result.rps, p50: result.p50, p99: result.p99 });
-        process.stderr.write(`  ${queryName} round ${round + 1} ${gateway}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+        const result = await load(gateways[gateway], query, tokensFile, DURATION, undefined, pids[gateway]);
+        results[queryName]?.[gateway]?.push({ rps: result.rps, p50: result.p50, p99: result.p99, cpuUs: result.cpuUs });
+        process.stderr.write(`  ${queryName} round ${round + 1} ${gateway}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.cpuUs} µs CPU/request\n`);
       }
     }
   }
 
-  type Summary = { rps: number; p50: number; p99: number };
-  const ratio = (a: Summary, b: Summary) => ({ rps: +(a.rps / b.rps).toFixed(3), p50: +(a.p50 / b.p50).toFixed(3), p99: +(a.p99 / b.p99).toFixed(3) });
+  type Summary = { rps: number; p50: number; p99: number; cpuUs: number };
+  const ratio = (a: Summary, b: Summary) => ({ rps: +(a.rps / b.rps).toFixed(3), p50: +(a.p50 / b.p50).toFixed(3), p99: +(a.p99 / b.p99).toFixed(3), cpuUs: +(a.cpuUs / b.cpuUs).toFixed(3) });
   const table = Object.entries(results).map(([query, byGateway]) => {
     const summary = (gateway: Gateway): Summary => {
       const runs = byGateway[gateway] ?? [];
-      return { rps: Math.round(median(runs.map((r) => r.rps))), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
+      return { rps: Math.round(median(runs.map((r) => r.rps))), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), cpuUs: Math.round(median(runs.map((r) => r.cpuUs))) };
     };
     const b = summary('baseline');
     const f = summary('frontdesk');
@@ -268,24 +289,26 @@ async function main() {
       baseline: b,
       frontdesk: f,
       ratio: ratio(f, b),
-      ...(o ? { observed: o, observedVsFrontdesk: ratio(o, f), observedVsBaseline: ratio(o, b) } : {}),
+      ...(o ? { observed: o, observedVsFrontdesk: ratio(o, f), observedVsBaseline: ratio(o, b), observedVsFrontdeskByRound: (byGateway.observed ?? []).map((r, i) => +(r.rps / (byGateway.frontdesk?.[i]?.rps ?? Number.NaN)).toFixed(3)) } : {}),
     };
   });
   const credentialTable = await credentialScenarios(gateways.frontdesk, tokensFile, credentials);
   const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid), ...(observed ? { observedPeakRssMb: peakRssMb(observed.pid) } : {}) };
 
   const line = (cells: string[]) => `${cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' ')}\n`;
-  const ratioCells = (name: string, r: Summary) => ['', name, `${r.rps}x`, `${r.p50}x`, `${r.p99}x`];
+  const ratioCells = (name: string, r: Summary) => ['', name, `${r.rps}x`, `${r.p50}x`, `${r.p99}x`, `${r.cpuUs}x`];
+  const cells = (query: string, name: string, s: Summary) => [query, name, String(s.rps), String(s.p50), String(s.p99), String(s.cpuUs)];
   process.stdout.write(`\nfrontdesk vs plain Apollo Gateway — medians of ${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, ${TOKEN_POOL} tokens${twoCores ? ', gateway pinned to core 0' : ''}\n\n`);
-  process.stdout.write(line(['query', 'gateway', 'req/s', 'p50 ms', 'p99 ms']));
+  process.stdout.write(line(['query', 'gateway', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req']));
   for (const row of table) {
-    process.stdout.write(line([row.query, 'baseline', String(row.baseline.rps), String(row.baseline.p50), String(row.baseline.p99)]));
-    process.stdout.write(line(['', 'frontdesk', String(row.frontdesk.rps), String(row.frontdesk.p50), String(row.frontdesk.p99)]));
+    process.stdout.write(line(cells(row.query, 'baseline', row.baseline)));
+    process.stdout.write(line(cells('', 'frontdesk', row.frontdesk)));
     process.stdout.write(line(ratioCells('ratio', row.ratio)));
-    if (row.observed && row.observedVsFrontdesk && row.observedVsBaseline) {
-      process.stdout.write(line(['', 'observed', String(row.observed.rps), String(row.observed.p50), String(row.observed.p99)]));
+    if (row.observed && row.observedVsFrontdesk && row.observedVsBaseline && row.observedVsFrontdeskByRound) {
+      process.stdout.write(line(cells('', 'observed', row.observed)));
       process.stdout.write(line(ratioCells('obs/frontdesk', row.observedVsFrontdesk)));
       process.stdout.write(line(ratioCells('obs/baseline', row.observedVsBaseline)));
+      process.stdout.write(`${''.padEnd(16)} obs/frontdesk req/s round by round: ${row.observedVsFrontdeskByRound.join(', ')}\n`);
     }
   }
   if (telemetry) {
