@@ -6,7 +6,7 @@
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { GatewayContext } from '../context.ts';
 import type { IdentityMinter } from '../identity/mint.ts';
 import type { GatewayMetrics, SubgraphResult } from './metrics.ts';
@@ -29,28 +29,28 @@ export function observeDataSource(
     'url.full': `${url.origin}${url.pathname}`,
     'frontdesk.subgraph.name': subgraph.name,
   };
-  return {
-    async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
-      const started = performance.now();
-      const span = tracer?.startSpan(`subgraph ${subgraph.name}`, { kind: SpanKind.CLIENT, attributes });
-      try {
-        const response = span ? await context.with(trace.setSpan(context.active(), span), () => inner.process(options)) : await inner.process(options);
-        const result = resultOf(response);
-        metrics?.subgraphFetch(subgraph.name, result, (performance.now() - started) / 1000);
-        if (span) {
-          span.setAttribute('frontdesk.subgraph.result', result);
-          if (result === 'unavailable') span.setStatus({ code: SpanStatusCode.ERROR, message: 'SUBGRAPH_UNAVAILABLE' });
-        }
-        return response;
-      } catch (error) {
-        metrics?.subgraphFetch(subgraph.name, 'unavailable', (performance.now() - started) / 1000);
-        span?.recordException(error as Error);
-        span?.setStatus({ code: SpanStatusCode.ERROR });
-        throw error;
-      } finally {
-        span?.end();
+  const measured = async (options: GraphQLDataSourceProcessOptions<GatewayContext>, span: Span | undefined): Promise<GatewayGraphQLResponse> => {
+    const started = performance.now();
+    try {
+      const response = await inner.process(options);
+      const result = resultOf(response);
+      metrics?.subgraphFetch(subgraph.name, result, (performance.now() - started) / 1000);
+      if (span) {
+        span.setAttribute('frontdesk.subgraph.result', result);
+        if (result === 'unavailable') span.setStatus({ code: SpanStatusCode.ERROR, message: 'SUBGRAPH_UNAVAILABLE' });
       }
-    },
+      return response;
+    } catch (error) {
+      metrics?.subgraphFetch(subgraph.name, 'unavailable', (performance.now() - started) / 1000);
+      span?.recordException(error as Error);
+      span?.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span?.end();
+    }
+  };
+  return {
+    process: (options) => (tracer ? tracer.startActiveSpan(`subgraph ${subgraph.name}`, { kind: SpanKind.CLIENT, attributes }, (span) => measured(options, span)) : measured(options, undefined)),
   };
 }
 

@@ -7,6 +7,7 @@
  * No auto-instrumentation is used (no module patching), so the SDK's start need not precede any import:
  * frontdesk makes its own spans (./requests.ts, ./auth.ts, ./subgraph-fetch.ts) and Apollo Gateway makes
  * its plan/execute/fetch spans through the API's global tracer, which delegates once this registers.
+ * Under an unsampled parent none of them is made at all (./unsampled-spans.ts).
  *
  * The provider is process-global (OpenTelemetry's API holds one): one traced gateway per process.
  */
@@ -15,6 +16,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import type { TracingConfig } from '../config/types.ts';
+import { UnsampledChildrenTracer } from './unsampled-spans.ts';
 
 export const TRACER_NAME = 'frontdesk-gateway';
 
@@ -32,7 +34,7 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
     headers: Object.fromEntries(headers.map((header) => [header.slice(0, header.indexOf('=')), header.slice(header.indexOf('=') + 1)])),
     timeoutMillis: 10_000,
   });
-  const provider = new NodeTracerProvider({
+  const provider = new FrontdeskTracerProvider({
     resource: resourceFromAttributes({ 'service.name': service.name, 'service.version': service.version }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampler.ratio) }),
     // Bounded: past 2 048 queued spans new ones are dropped rather than growing the heap.
@@ -49,4 +51,11 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
       propagation.disable();
     },
   };
+}
+
+/** Every tracer it hands out, frontdesk's and Apollo Gateway's, makes no span under an unsampled parent (./unsampled-spans.ts). */
+class FrontdeskTracerProvider extends NodeTracerProvider {
+  override getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
+    return new UnsampledChildrenTracer(super.getTracer(name, version, options));
+  }
 }

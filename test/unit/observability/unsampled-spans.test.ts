@@ -1,0 +1,89 @@
+/**
+ * gateway/observability/unsampled-spans.ts against the real SDK: under an unsampled parent no span is
+ * made and the context is left alone, yet the trace context still propagates; everything else is the
+ * SDK's ordinary behaviour (the parent-based sampler, here with every new root sampled).
+ */
+import { context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import { AlwaysOnSampler, InMemorySpanExporter, NodeTracerProvider, ParentBasedSampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { UnsampledChildrenTracer } from '../../../gateway/observability/unsampled-spans.ts';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT = '00f067aa0ba902b7';
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+provider.register();
+const tracer = new UnsampledChildrenTracer(provider.getTracer('test'));
+
+const remoteParent = (traceFlags: TraceFlags): Context => trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE, spanId: PARENT, traceFlags, isRemote: true });
+const traceparent = () => {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers.traceparent;
+};
+
+beforeEach(() => exporter.reset());
+afterAll(async () => {
+  await provider.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+
+describe('spans under an unsampled parent', () => {
+  it('are the parent itself, in the same context, and nothing is recorded', async () => {
+    const parentContext = remoteParent(TraceFlags.NONE);
+    const parent = trace.getSpan(parentContext);
+    const seen = await context.with(parentContext, () =>
+      tracer.startActiveSpan('child', { attributes: { a: 1 } }, async (child: Span) => {
+        await Promise.resolve();
+        const grandchild = tracer.startSpan('grandchild');
+        child.setAttribute('b', 2);
+        child.end();
+        grandchild.end();
+        return { child, grandchild, active: context.active(), traceparent: traceparent() };
+      }),
+    );
+    expect(seen.child).toBe(parent);
+    expect(seen.grandchild).toBe(parent);
+    expect(seen.active).toBe(parentContext);
+    // The subgraph still learns the trace and that it is not sampled.
+    expect(seen.traceparent).toBe(`00-${TRACE}-${PARENT}-00`);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('run in the context they are given when it is not the active one', () => {
+    const parentContext = remoteParent(TraceFlags.NONE);
+    const active = tracer.startActiveSpan('child', {}, parentContext, () => context.active());
+    expect(active).toBe(parentContext);
+    expect(context.active()).toBe(ROOT_CONTEXT);
+  });
+});
+
+describe('every other span goes to the SDK', () => {
+  it('a child of a sampled parent is recorded under it, and its own children under it', () => {
+    context.with(remoteParent(TraceFlags.SAMPLED), () =>
+      tracer.startActiveSpan('child', (child) => {
+        expect(traceparent()).toBe(`00-${TRACE}-${child.spanContext().spanId}-01`);
+        tracer.startSpan('grandchild').end();
+        child.end();
+      }),
+    );
+    const [grandchild, child] = exporter.getFinishedSpans();
+    expect(child).toMatchObject({ name: 'child', parentSpanContext: { spanId: PARENT } });
+    expect(child?.spanContext().traceId).toBe(TRACE);
+    expect(grandchild).toMatchObject({ name: 'grandchild', parentSpanContext: { spanId: child?.spanContext().spanId } });
+  });
+
+  it('a new root (no parent, root: true, or an invalid parent) is sampled by the root sampler', () => {
+    tracer.startSpan('no parent', {}, ROOT_CONTEXT).end();
+    tracer.startSpan('root', { root: true }, remoteParent(TraceFlags.NONE)).end();
+    tracer.startActiveSpan('invalid parent', {}, trace.setSpanContext(ROOT_CONTEXT, INVALID_SPAN_CONTEXT), (span) => span.end());
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(['no parent', 'root', 'invalid parent']);
+    for (const span of spans) {
+      expect(span.parentSpanContext).toBeUndefined();
+      expect(span.spanContext().traceId).not.toBe(TRACE);
+    }
+  });
+});
