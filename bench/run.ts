@@ -77,7 +77,8 @@ function spawnPinned(core: number, args: string[], env: Record<string, string>):
   return child;
 }
 
-function firstJsonLine(child: ChildProcess, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+// Four gateways start at once on one pinned core: on a busy shared machine that takes well over 30 s.
+function firstJsonLine(child: ChildProcess, timeoutMs = 120_000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
