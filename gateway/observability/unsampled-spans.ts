@@ -25,11 +25,11 @@ export class UnsampledChildrenTracer implements Tracer {
   startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
   startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, fn: F): ReturnType<F>;
   startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, parentContext: Context, fn: F): ReturnType<F>;
-  startActiveSpan<F extends (span: Span) => unknown>(name: string, ...args: [F] | [SpanOptions, F] | [SpanOptions, Context, F]): ReturnType<F> {
-    const fn = args[args.length - 1] as F;
-    const options = args.length > 1 ? (args[0] as SpanOptions) : {};
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, arg2: F | SpanOptions, arg3?: F | Context, arg4?: F): ReturnType<F> {
+    const fn = (arg4 ?? arg3 ?? arg2) as F;
+    const options = typeof arg2 === 'function' ? {} : arg2;
     const active = context.active();
-    const parentContext = args.length > 2 ? (args[1] as Context) : active;
+    const parentContext = arg4 === undefined ? active : (arg3 as Context);
     const parent = unsampledParent(parentContext, options);
     if (!parent) return this.#inner.startActiveSpan(name, options, parentContext, fn);
     return (parentContext === active ? fn(parent) : context.with(parentContext, fn as (span: Span) => unknown, undefined, parent)) as ReturnType<F>;

@@ -38,14 +38,16 @@ describe('spans under an unsampled parent', () => {
       tracer.startActiveSpan('child', { attributes: { a: 1 } }, async (child: Span) => {
         await Promise.resolve();
         const grandchild = tracer.startSpan('grandchild');
+        const activeGrandchild = tracer.startActiveSpan('active grandchild', (span) => span);
         child.setAttribute('b', 2);
         child.end();
         grandchild.end();
-        return { child, grandchild, active: context.active(), traceparent: traceparent() };
+        return { child, grandchild, activeGrandchild, active: context.active(), traceparent: traceparent() };
       }),
     );
     expect(seen.child).toBe(parent);
     expect(seen.grandchild).toBe(parent);
+    expect(seen.activeGrandchild).toBe(parent);
     expect(seen.active).toBe(parentContext);
     // The subgraph still learns the trace and that it is not sampled.
     expect(seen.traceparent).toBe(`00-${TRACE}-${PARENT}-00`);
