@@ -21,6 +21,7 @@ import { apolloLogger, loggerFor, type Logger } from './log.ts';
 import { startObservability } from './observability/index.ts';
 import type { OverloadListener } from './overload-events.ts';
 import type { SessionStore } from './session/store.ts';
+import { connectSharedStore } from './store/redis.ts';
 import { createSubgraphGuards } from './subgraph/guard.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
 import { createFrontServer } from './tls/listener.ts';
@@ -67,6 +68,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new StartupError('SUPERGRAPH_MISMATCH', `subgraphs: ${unknown.join(', ')} not in the supergraph (it has ${[...declared.keys()].join(', ')}); fix the name or recompose`);
   }
 
+  // The fleet's shared state (docs/fleet.md); undefined: every store stays in this process's memory.
+  const shared = config.store ? await connectSharedStore(config.store.redis, log) : undefined;
   const observability = await startObservability(config, log);
   const keySetHook = observability.onKeySetFetch ? { onKeySetFetch: observability.onKeySetFetch } : {};
   const authenticator = observability.authenticator(
@@ -121,7 +124,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
   }).catch(async (error: unknown) => {
-    await Promise.all([apollo.stop(), agents.close(), observability.close()]);
+    await Promise.all([apollo.stop(), agents.close(), observability.close(), shared?.close()]);
     stopWatching();
     authenticator.close();
     throw error;
@@ -153,6 +156,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         await apollo.stop();
         await agents.close();
         await observability.close();
+        await shared?.close();
         stopWatching();
         authenticator.close();
       })();
