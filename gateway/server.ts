@@ -20,6 +20,8 @@ import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, loggerFor, type Logger } from './log.ts';
 import { startObservability } from './observability/index.ts';
 import type { OverloadListener } from './overload-events.ts';
+import { createAdminHandler } from './revocation/admin.ts';
+import { createRevocations } from './revocation/revocations.ts';
 import type { SessionStore } from './session/store.ts';
 import { connectSharedStore } from './store/redis.ts';
 import { createSubgraphGuards } from './subgraph/guard.ts';
@@ -72,9 +74,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const shared = config.store ? await connectSharedStore(config.store.redis, log) : undefined;
   const observability = await startObservability(config, log);
   const keySetHook = observability.onKeySetFetch ? { onKeySetFetch: observability.onKeySetFetch } : {};
-  const authenticator = observability.authenticator(
-    options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert }),
-  );
+  // The revocation list (docs/fleet.md "Revocation"): in memory here, in step with the fleet through `shared`.
+  const revocations = createRevocations(config, shared, log, { ...clock, onApplied: (entry) => observability.onRevocationApplied?.(entry.kind) });
+  observability.watchRevocationList(() => revocations.list.size);
+  await revocations.ready;
+  const inner = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert });
+  inner.enforceRevocations(revocations.list);
+  const authenticator = observability.authenticator(inner);
+  if (config.admin.token !== undefined && !observability.mountAdmin(createAdminHandler(config.admin.token, revocations, log.child({ room: 'admin' })))) {
+    log.warn('admin.token is set but metrics.listen.port is not: no admin endpoint');
+  }
   const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
   const agents = createSubgraphAgents(config);
   const onOverloadEvent = bothListeners(options.onOverloadEvent, observability.onOverloadEvent);
@@ -124,6 +133,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
   }).catch(async (error: unknown) => {
+    revocations.close();
     await Promise.all([apollo.stop(), agents.close(), observability.close(), shared?.close()]);
     stopWatching();
     authenticator.close();
@@ -156,6 +166,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         await apollo.stop();
         await agents.close();
         await observability.close();
+        revocations.close();
         await shared?.close();
         stopWatching();
         authenticator.close();

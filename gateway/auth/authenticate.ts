@@ -7,6 +7,7 @@
 import type { AuthConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { RevocationList } from '../revocation/list.ts';
 import { extractCredential } from './credential.ts';
 import { createJwtVerifier, type JwtVerifier } from './jwt.ts';
 import type { AuthenticationMethod, AuthRequest, Presented, PresentedRequest, Verified } from './method.ts';
@@ -17,6 +18,7 @@ import { mtlsMethod } from './methods/mtls.ts';
 import { sessionMethod } from './methods/session.ts';
 import { peerCertificateOf } from './peer-certificate.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
+import { refuseRevoked } from './revoked.ts';
 
 export type { AuthRequest } from './method.ts';
 
@@ -32,6 +34,8 @@ export interface Authenticator {
   readonly apiKeys: ApiKeyMethod | undefined;
   /** Stops what methods watch or poll (the API key file). */
   close(): void;
+  /** From now on, refuses what this list revokes (server.ts hands it the fleet's list at boot). */
+  enforceRevocations(list: RevocationList): void;
 }
 
 export interface AuthenticatorOptions {
@@ -41,10 +45,13 @@ export interface AuthenticatorOptions {
   onKeySetFetch?: (issuer: string, ok: boolean) => void;
   /** `listen.tls.clientCert`: `required` refuses a request without a valid client certificate. */
   clientCertificate?: 'optional' | 'required';
+  /** Refuses what was revoked, after verification and caches (docs/fleet.md "Revocation"). */
+  revocations?: RevocationList;
 }
 
 export function createAuthenticator(config: AuthConfig, options: AuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
+  let revocations = options.revocations;
   const jwt = createJwtVerifier(config.jwt, options);
   const stats = { verifications: 0, cacheHits: 0 };
   const apiKeys = config.apiKeys ? apiKeyMethod(config.apiKeys, { log: options.log, now }) : undefined;
@@ -71,6 +78,9 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
     introspection,
     apiKeys,
     close: () => apiKeys?.close(),
+    enforceRevocations(list) {
+      revocations = list;
+    },
     async authenticate(request) {
       const peer = peerCertificateOf(request.socket);
       const bearer = extractCredential(request.rawHeaders, request.search, config.maxTokenBytes);
@@ -89,11 +99,16 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
       if (found.size > 1) throw AuthError.invalidRequest(`credentials in ${[...found.keys()].join(' and ')}`, 'Send exactly one credential');
       const [chosen] = found.values();
       if (!chosen) {
-        if (certificate) return (await attributed(certificate.method, certificate.method.verify(certificate.presented.credential, presented))).principal;
+        if (certificate) {
+          const verified = await attributed(certificate.method, certificate.method.verify(certificate.presented.credential, presented));
+          refuseRevoked(revocations, verified, certificate.method.name, undefined);
+          return verified.principal;
+        }
         if (config.anonymous) return ANONYMOUS;
         throw AuthError.missing();
       }
       const verified = await attributed(chosen.method, chosen.method.verify(chosen.presented.credential, presented));
+      refuseRevoked(revocations, verified, chosen.method.name, chosen.presented.credential);
       checkBinding(verified, presented);
       // A certificate that is a credential of its own beside an unbound token is a second credential.
       if (certificate && verified.boundCertificate === undefined) {

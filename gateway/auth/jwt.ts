@@ -22,6 +22,9 @@ export interface VerifiedToken {
   expiresAtMs: number;
   /** RFC 8705 `cnf.x5t#S256`: the client certificate the token is bound to. */
   boundCertificate?: string;
+  /** `jti` and `iat` (ms), when present: what revocations compare (docs/fleet.md "Revocation"). */
+  tokenId?: string;
+  issuedAtMs?: number;
 }
 
 export interface JwtVerifier {
@@ -89,7 +92,13 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       }
       const principal = principalFromClaims(payload as Record<string, unknown>, config);
       const boundCertificate = boundCertificateOf(payload.cnf);
-      return boundCertificate === undefined ? { principal, expiresAtMs: exp * 1000 } : { principal, expiresAtMs: exp * 1000, boundCertificate };
+      return {
+        principal,
+        expiresAtMs: exp * 1000,
+        ...(boundCertificate === undefined ? {} : { boundCertificate }),
+        ...(typeof payload.jti === 'string' ? { tokenId: payload.jti } : {}),
+        ...(typeof payload.iat === 'number' ? { issuedAtMs: payload.iat * 1000 } : {}),
+      };
     },
   };
 }

@@ -32,6 +32,7 @@ export type MetricsConfig = GatewayConfig['metrics'];
 export type TracingConfig = GatewayConfig['tracing'];
 /** undefined: no shared store (state in memory). */
 export type RedisConfig = NonNullable<GatewayConfig['store']>['redis'];
+export type RevocationConfig = GatewayConfig['revocation'];
 export type ListenTlsConfig = NonNullable<GatewayConfig['listen']['tls']>;
 export type SubgraphTlsConfig = NonNullable<SubgraphDefaults['tls']>;
 export type IntrospectionConfig = AuthConfig['introspection'][number];

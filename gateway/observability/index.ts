@@ -4,6 +4,7 @@
  * costs nothing on the request path: without `metrics.listen.port` no registry exists and no counter is
  * touched; without `tracing.otlp.endpoint` no SDK is registered and no span is made.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { GatewayConfig } from '../config/types.ts';
@@ -31,6 +32,12 @@ export interface Observability {
   authenticator(inner: Authenticator): Authenticator;
   minter(inner: IdentityMinter): IdentityMinter;
   dataSource(inner: GraphQLDataSource<GatewayContext>, subgraph: { name: string; url: string }): GraphQLDataSource<GatewayContext>;
+  /** A revocation applied to this instance's list, when metrics are on. */
+  readonly onRevocationApplied: ((kind: string) => void) | undefined;
+  /** Reads the revocation list's size at scrape time (when metrics are on). */
+  watchRevocationList(size: () => number): void;
+  /** Serves `/admin/*` on the metrics listener; false when there is no listener. */
+  mountAdmin(handler: (req: IncomingMessage, res: ServerResponse) => void): boolean;
   /** Stops the metrics listener and flushes the buffered spans. */
   close(): Promise<void>;
 }
@@ -69,6 +76,12 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
       return observeAuthenticator(inner, { log, maxTokenBytes: config.auth.maxTokenBytes, ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) });
     },
     minter: (inner) => (metrics ? observeMinter(inner, metrics) : inner),
+    onRevocationApplied: metrics ? (kind) => metrics.revocationApplied(kind) : undefined,
+    watchRevocationList: (size) => metrics?.watchRevocationList(size),
+    mountAdmin(handler) {
+      listener?.mountAdmin(handler);
+      return listener !== undefined;
+    },
     dataSource: (inner, subgraph) => (metrics || tracer ? observeDataSource(inner, subgraph, { ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) }) : inner),
     async close() {
       await listener?.close();

@@ -29,6 +29,10 @@ export interface GatewayMetrics {
   subgraphFetch(subgraph: string, result: SubgraphResult, seconds: number): void;
   /** What the overload protection reports (gateway/overload-events.ts): sheds, breaker states, shared fetches. */
   overload(event: OverloadEvent): void;
+  /** A revocation added to or changed in this instance's list (docs/fleet.md "Revocation"). */
+  revocationApplied(kind: string): void;
+  /** Where the revocation list's size is read at scrape time. */
+  watchRevocationList(size: () => number): void;
 }
 
 export interface MetricsOptions {
@@ -123,7 +127,23 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     labelNames: ['subgraph'] as const,
     registers,
   });
+  const revocations = new Counter({
+    name: 'frontdesk_revocations_applied_total',
+    help: "Revocations added to this instance's list (from the admin endpoint, a back-channel logout, the fleet's channel or persisted list), by kind (sub, jti, api-key, sid)",
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  let revocationListSize: (() => number) | undefined;
+  new Gauge({
+    name: 'frontdesk_revocation_list_entries',
+    help: "Live entries in this instance's revocation list",
+    registers,
+    collect() {
+      this.set(revocationListSize?.() ?? 0);
+    },
+  });
   // Known label sets start at zero, so a dashboard's rate() sees the first failure.
+  for (const kind of ['sub', 'jti', 'api-key', 'sid']) revocations.inc({ kind }, 0);
   for (const reason of ['queue full', 'queue timeout']) shed.inc({ reason }, 0);
   for (const result of ['hit', 'miss']) cacheLookups.inc({ result }, 0);
 
@@ -147,6 +167,12 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     },
     subgraphFetch(subgraph, result, seconds) {
       subgraphDuration.observe({ subgraph, result }, seconds);
+    },
+    revocationApplied(kind) {
+      revocations.inc({ kind });
+    },
+    watchRevocationList(size) {
+      revocationListSize = size;
     },
     overload(event) {
       if (event.type === 'shed') shed.inc({ reason: event.reason });

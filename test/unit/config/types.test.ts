@@ -58,12 +58,14 @@ describe('config types', () => {
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
     expect(Object.keys(config)).toEqual([
       'source', 'production', 'listen', 'server', 'admission', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity',
-      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs',
+      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'store', 'revocation', 'admin', 'shutdownDelayMs', 'shutdownGraceMs',
     ]);
     expect(config.sessions).toBeUndefined();
     expect(config.cors.origins).toEqual([]);
     expect(config.metrics.listen.port).toBeUndefined();
     expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [] }, sampler: { ratio: 0.1 } });
+    expect(config.revocation).toEqual({ retentionMs: undefined, maxEntries: 100_000 });
+    expect(config.admin).toEqual({ token: undefined });
     expect(config.shutdownDelayMs).toBe(5_000);
     expect(Object.keys(config.identity.keys[0] ?? {})).toEqual(['file', 'kid', 'alg']);
   });
