@@ -114,7 +114,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   await apollo.start();
 
   let draining = false;
-  const browser = createBrowserFront(config, { log, ...clock, ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}) });
+  const browser = createBrowserFront(config, {
+    log,
+    ...clock,
+    ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}),
+    ...(shared ? { shared } : {}),
+    revocations,
+    keyFor: (issuer) => authenticator.jwt.keySets.get(issuer)?.getKey,
+  });
   const front = observability.requests.wrap(
     createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, ...browser }),
   );

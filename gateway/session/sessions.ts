@@ -44,6 +44,8 @@ export interface SessionsOptions {
   pending: PendingLoginStore;
   log: Logger;
   now?: () => number;
+  /** Why a session is revoked (its sid, or its subject since before it started), or undefined (docs/fleet.md "Revocation"). */
+  revoked?: (session: SessionRecord) => string | undefined;
 }
 
 /** After a refresh failed because the provider was unreachable, the next attempt waits this long. */
@@ -137,6 +139,7 @@ export function createSessions(options: SessionsOptions): Sessions {
         idToken: tokens.idToken,
         subject: tokens.subject,
         name: tokens.name,
+        sid: tokens.sid,
         createdAt,
         endsAt: createdAt + config.maxAgeMs,
       });
@@ -150,6 +153,12 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (!record || record.endsAt <= now()) {
         if (record) await store.delete(key);
         throw AuthError.sessionEnded('no live session for this cookie');
+      }
+      const revoked = options.revoked?.(record);
+      if (revoked !== undefined) {
+        await store.delete(key);
+        log.info('session ended: revoked', { session: key.slice(0, 8), kind: revoked });
+        throw AuthError.sessionEnded(`session revoked (${revoked})`);
       }
       if (now() >= record.refreshAt) {
         let flight = refreshing.get(key);
@@ -166,7 +175,7 @@ export function createSessions(options: SessionsOptions): Sessions {
 
     async describe(sessionId) {
       const record = await store.get(storeKey(sessionId));
-      if (!record || record.endsAt <= now()) return undefined;
+      if (!record || record.endsAt <= now() || options.revoked?.(record) !== undefined) return undefined;
       return { subject: record.subject, name: record.name, endsAt: record.endsAt };
     },
 
