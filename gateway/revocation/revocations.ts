@@ -5,6 +5,7 @@
  * `sessions.maxAge` (a session it ends cannot last longer), `api-key` for ever (a key is re-issued under
  * a new id).
  */
+import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { SharedStore } from '../store/redis.ts';
@@ -50,7 +51,9 @@ export function createRevocations(config: Pick<GatewayConfig, 'revocation' | 'au
       const at = options.at ?? now();
       const entry: Revocation = { kind, id, at, until: options.until ?? at + lifetimeOf(kind, config) };
       const { result, shared: persisted } = await fleet.revoke(entry);
-      log.info('revocation', { kind, id: id.slice(0, 200), result, shared: persisted });
+      // Subjects and provider sessions are personal: the log names them by a digest, like the audit stream.
+      const named = kind === 'sub' || kind === 'sid' ? { idSha256: createHash('sha256').update(id).digest('base64url').slice(0, 22) } : { id };
+      log.info('revocation', { kind, ...named, result, shared: persisted });
       return { entry, result, shared: persisted };
     },
     ready: fleet.ready,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../../gateway/auth/api-keys/manage.ts';
-import { AUDIENCE, startOidcProvider, type OidcProviderProcess } from '../../support/oidc-provider/client.ts';
+import { AUDIENCE, INTROSPECTION_CLIENT, OPAQUE_AUDIENCE, startOidcProvider, type OidcProviderProcess } from '../../support/oidc-provider/client.ts';
 import { metricValue, millisUntil, revokeVia, startInstance } from '../../support/fleet.ts';
 import { startRedis, type TestRedis } from '../../support/redis.ts';
 import type { Stack } from '../../support/stack.ts';
@@ -31,6 +31,10 @@ const options = () => ({
     anonymous: false,
     jwt: [{ issuer: idp.issuer, audience: [AUDIENCE], principalNamespace: 'shop', typ: 'at+jwt' }],
     apiKeys: { file: keyFile, principalNamespace: 'partners' },
+    // Opaque tokens of the same provider, introspected (RFC 7662); client-credentials tokens name the client as subject.
+    introspection: [
+      { issuer: idp.issuer, audience: [OPAQUE_AUDIENCE], principalNamespace: 'opaque', claims: { subject: 'client_id' }, clientId: INTROSPECTION_CLIENT.clientId, clientSecret: INTROSPECTION_CLIENT.secret, timeout: '1s' },
+    ],
   },
 });
 const instance = async (redisUrl = redis.url): Promise<Stack> => {
@@ -96,6 +100,17 @@ describe('a revocation sent to instance A', () => {
     console.info(`jti revocation enforced on B after ${elapsed.toFixed(1)} ms`);
     expect((await bearer(b, other)).status).toBe(200);
     expect((await bearer(a, token)).status).toBe(401);
+  });
+
+  it('sub of an introspected token: B refuses it within 1 s although its introspection answer is cached', async () => {
+    const opaque = await idp.token('alice-client', { resource: OPAQUE_AUDIENCE });
+    expect((await bearer(b, opaque)).status).toBe(200);
+    expect((await bearer(b, opaque)).status).toBe(200);
+    const introspections = b.authenticator.introspection!.stats.verifications;
+    const elapsed = await expectPropagated('sub', 'opaque:alice-client', () => refused(bearer(b, opaque)));
+    console.info(`sub revocation of an introspected token enforced on B after ${elapsed.toFixed(1)} ms`);
+    expect(b.authenticator.introspection!.stats.verifications).toBe(introspections); // answered from the cache, refused all the same
+    expect((await bearer(b, await idp.token('alice-client'))).status).toBe(200); // the JWT namespace `shop` is another principal
   });
 
   it('api-key: B refuses the key within 1 s with the answer any invalid key gets', async () => {
