@@ -81,9 +81,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const inner = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert });
   inner.enforceRevocations(revocations.list);
   const authenticator = observability.authenticator(inner);
-  if (config.admin.token !== undefined && !observability.mountAdmin(createAdminHandler(config.admin.token, revocations, log.child({ room: 'admin' })))) {
-    log.warn('admin.token is set but metrics.listen.port is not: no admin endpoint');
-  }
+  // On the metrics listener only (checkRevocation refuses admin.token without metrics.listen.port).
+  if (config.admin.token !== undefined) observability.mountAdmin(createAdminHandler(config.admin.token, revocations, log.child({ room: 'admin' })));
   const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
   const agents = createSubgraphAgents(config);
   const onOverloadEvent = bothListeners(options.onOverloadEvent, observability.onOverloadEvent);
