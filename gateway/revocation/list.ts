@@ -4,7 +4,7 @@
  * keeps it in step with the fleet. Entries merge by keeping the later `at` and `until` (a grow-only set:
  * applying the same entry twice, or in any order, gives the same list).
  *
- * Bounded (SECURITY.md "Every store is bounded and never forgets what security depends on"): when full,
+ * Bounded (docs/fleet.md "Revocation": a full list never forgets what security depends on): when full,
  * expired entries are swept and a new entry is refused, never a live one evicted.
  */
 import { parsePrincipalId } from '@frontdesk/kit/contract';
