@@ -45,6 +45,8 @@ export function createRevocations(config: Pick<GatewayConfig, 'revocation' | 'au
   const now = hooks.now ?? Date.now;
   const list = createRevocationList({ maxEntries: config.revocation.maxEntries, now, ...(hooks.onApplied ? { onApplied: hooks.onApplied } : {}) });
   const fleet: FleetRevocations = syncRevocations(list, shared, log.child({ room: 'revocation' }));
+  // Each revocation received here is a security event: the audit stream (docs/production.md "Logs").
+  const audit = log.child({ audit: true });
   return {
     list,
     async revoke(kind, id, options = {}) {
@@ -53,7 +55,7 @@ export function createRevocations(config: Pick<GatewayConfig, 'revocation' | 'au
       const { result, shared: persisted } = await fleet.revoke(entry);
       // Subjects and provider sessions are personal: the log names them by a digest, like the audit stream.
       const named = kind === 'sub' || kind === 'sid' ? { idSha256: createHash('sha256').update(id).digest('base64url').slice(0, 22) } : { id };
-      log.info('revocation', { kind, ...named, result, shared: persisted });
+      audit.info('revocation', { kind, ...named, result, shared: persisted });
       return { entry, result, shared: persisted };
     },
     ready: fleet.ready,
