@@ -3,7 +3,8 @@
  * one Redis; a person signs in through A and the session works on B (any instance serves any user);
  * signing out at the real oidc-provider makes it post a logout token to A, and the session is refused on
  * both. Then forged logout tokens (signed by a key the test holds, which the gateway trusts for that
- * issuer): every deviation from §2.6 is a 400 `invalid_request` that revokes nothing.
+ * issuer, on two instances sharing Redis): every deviation from §2.6 — a replay on another instance too —
+ * is a 400 `invalid_request` that revokes nothing.
  */
 import { generateKeyPair, exportJWK, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -96,6 +97,8 @@ describe('logout tokens that must not log anyone out', () => {
   let key: CryptoKey;
   let stranger: CryptoKey;
   let stack: Stack;
+  let other: Stack;
+  let redis: TestRedis;
   let endpoint: string;
 
   const sign = (payload: JWTPayload, options: { typ?: string | null; with?: CryptoKey } = {}) => {
@@ -122,14 +125,18 @@ describe('logout tokens that must not log anyone out', () => {
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = await exportJWK(key);
     const jwks = join(mkdtempSync(join(tmpdir(), 'frontdesk-bcl-')), 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [{ ...publicJwk, kid: 'op-key', alg: 'RS256', use: 'sig' }] }));
-    const port = await freePort();
-    stack = await startInstance(undefined, {
+    redis = await startRedis();
+    const options = {
       auth: { anonymous: false, jwt: [{ issuer: ISSUER, jwks, audience: ['https://api.test/'], principalNamespace: 'shop' }] },
-      config: { listen: { host: '127.0.0.1', port }, cors: CORS, sessions: sessions(ISSUER, `http://127.0.0.1:${port}`) },
-    });
+      config: { cors: CORS, sessions: sessions(ISSUER, 'http://127.0.0.1:4000') },
+    };
+    [stack, other] = await Promise.all([startInstance(redis.url, options), startInstance(redis.url, options)]);
     endpoint = `${stack.gateway.url}/auth/backchannel-logout`;
   });
-  afterAll(() => stack?.close());
+  afterAll(async () => {
+    await Promise.all([stack?.close(), other?.close()]);
+    await redis?.stop();
+  });
 
   const BAD = { error: 'invalid_request', error_description: 'Bad request', errors: [{ message: 'Bad request', extensions: { code: 'BAD_REQUEST' } }] };
   const expectRefused = async (response: Response) => {
@@ -143,6 +150,13 @@ describe('logout tokens that must not log anyone out', () => {
     expect(await entries()).toBe(1);
     await expectRefused(await logout(token));
     expect(await entries()).toBe(1);
+  });
+
+  it('replayed to another instance of the fleet, it is 400 there too (the jti is remembered in Redis)', async () => {
+    const token = await sign(valid({ sid: 'op-session-2', sub: undefined }));
+    expect((await logout(token)).status).toBe(200);
+    await expectRefused(await fetch(`${other.gateway.url}/auth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) }));
+    await millisUntil(async () => (await metricValue(other, 'frontdesk_revocation_list_entries')) === 2, 1_000); // the first one's revocation reached it
   });
 
   it.each<[string, () => Promise<string>]>([
@@ -172,7 +186,7 @@ describe('logout tokens that must not log anyone out', () => {
     await expectRefused(await post(`logout_token=${token}&logout_token=${token}`));
     await expectRefused(await post(JSON.stringify({ logout_token: token }), 'application/json'));
     expect((await fetch(endpoint)).status).toBe(405);
-    expect(await entries()).toBe(1);
+    expect(await entries()).toBe(2);
   });
 
   it('a valid one with only sub revokes what that subject was issued until now (a bearer token too)', async () => {
