@@ -58,7 +58,7 @@ describe('config types', () => {
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
     expect(Object.keys(config)).toEqual([
       'source', 'production', 'listen', 'server', 'admission', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity',
-      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs',
+      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'store', 'shutdownDelayMs', 'shutdownGraceMs',
     ]);
     expect(config.sessions).toBeUndefined();
     expect(config.cors.origins).toEqual([]);
