@@ -98,6 +98,8 @@ function keySetFor(config: JwtIssuerConfig, { log, now, onKeySetFetch }: JwtVeri
   const remote = {
     timeoutMs: config.jwksTimeoutMs,
     cooldownMs: config.jwksCooldownMs,
+    cooldownFetches: config.jwksCooldownFetches,
+    minIntervalMs: config.jwksMinIntervalMs,
     maxAgeMs: config.jwksMaxAgeMs,
     ...(now ? { now } : {}),
     onFetch: (event: { url: string; ok: boolean; error?: Error; keys?: number }) => {

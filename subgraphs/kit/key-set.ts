@@ -6,8 +6,10 @@
  * every verification, its cooldown restarts only on a successful fetch (so a down provider is asked again
  * on every unknown `kid`), and it reads a response of any size. Here:
  * - one fetch in flight at a time, shared by every waiting request (single flight);
- * - an unknown `kid` causes at most one fetch per `cooldownMs`, counted from the last attempt, success
- *   or failure, so a flood of random `kid`s cannot make us hammer the provider;
+ * - an unknown `kid` causes a fetch only when the last attempt (any cause, success or failure) is at least
+ *   `minIntervalMs` old, and at most `cooldownFetches` times in any `cooldownMs` (a sliding window), so a key
+ *   rotated in right after a fetch is found within `minIntervalMs` of its first use, while a flood of
+ *   random `kid`s costs the provider at most `cooldownFetches` fetches per `cooldownMs`;
  * - a request with an unknown `kid` that arrives while a fetch is in flight waits for that fetch
  *   (unless the provider's last answer was a failure: then it fails fast);
  * - keys older than `maxAgeMs` are refreshed before use, so a key the provider removed stops verifying
@@ -20,8 +22,18 @@ import { fetchKeySet } from './key-set-fetch.ts';
 export interface RemoteKeySetOptions {
   /** Fetch timeout in milliseconds. Default is 5000 (5 seconds). */
   timeoutMs?: number;
-  /** Minimum time between two fetches caused by an unknown `kid`, in milliseconds. Default is 30000. */
+  /**
+   * Window in which at most `cooldownFetches` fetches are caused by unknown `kid`s, in milliseconds. Default
+   * is 30000 (30 seconds).
+   */
   cooldownMs?: number;
+  /** Most fetches caused by unknown `kid`s in any `cooldownMs`. Default is 2. */
+  cooldownFetches?: number;
+  /**
+   * Least age of the last fetch attempt before an unknown `kid` may cause another, in milliseconds; capped at
+   * `cooldownMs`. Also how long a failed first fetch is answered from memory. Default is 5000 (5 seconds).
+   */
+  minIntervalMs?: number;
   /**
    * Age after which keys are fetched again before use, in milliseconds: a removed key stops verifying
    * within it. Default is 300000 (5 minutes).
@@ -64,15 +76,19 @@ export function createStaticKeySet(jwks: JSONWebKeySet): KeySet {
 export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}): KeySet {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const cooldownMs = options.cooldownMs ?? 30_000;
+  const cooldownFetches = options.cooldownFetches ?? 2;
+  const minIntervalMs = Math.min(options.minIntervalMs ?? 5_000, cooldownMs);
   const maxAgeMs = options.maxAgeMs ?? 300_000;
   const maxBytes = options.maxBytes ?? 262_144;
   const now = options.now ?? Date.now;
+  if (!Number.isInteger(cooldownFetches) || cooldownFetches < 1) throw new TypeError('"cooldownFetches" must be a whole number of at least 1');
 
   let local: LocalKeySet | undefined;
   let fetchedAt = Number.NEGATIVE_INFINITY; // last successful fetch
   let attemptedAt = Number.NEGATIVE_INFINITY; // last attempt, success or not
   let lastAttemptFailed = false;
   let pending: Promise<void> | undefined;
+  const unknownKidFetches: number[] = []; // when the last `cooldownFetches` fetches for an unknown kid started
 
   const refresh = (): Promise<void> => {
     pending ??= (async () => {
@@ -98,10 +114,20 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
   const unavailable = (cause?: unknown) =>
     new KeySetUnavailableError(`key set ${url.href} is unavailable`, { cause });
 
+  /** Whether an unknown kid may cause a fetch now (minIntervalMs, then the sliding window); counts it if so. */
+  const mayFetchForUnknownKid = (): boolean => {
+    const at = now();
+    if (at - attemptedAt < minIntervalMs) return false;
+    if (unknownKidFetches.length >= cooldownFetches && at - (unknownKidFetches[0] as number) < cooldownMs) return false;
+    unknownKidFetches.push(at);
+    if (unknownKidFetches.length > cooldownFetches) unknownKidFetches.shift();
+    return true;
+  };
+
   const getKey: JWTVerifyGetKey = async (header, token) => {
     if (!local) {
       // Cold: nothing to verify with. Fail fast while the last attempt is recent and failed.
-      if (lastAttemptFailed && now() - attemptedAt < Math.min(cooldownMs, 5_000)) throw unavailable();
+      if (lastAttemptFailed && now() - attemptedAt < minIntervalMs) throw unavailable();
       try {
         await refresh();
       } catch (cause) {
@@ -133,8 +159,9 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
         }
         return (local as LocalKeySet)(header, token);
       }
-      if (now() - attemptedAt < cooldownMs) {
-        // A recent attempt failed: we cannot tell whether the kid is new, so we are unavailable, not "invalid".
+      if (!mayFetchForUnknownKid()) {
+        // No fetch allowed yet and the last attempt failed: we cannot tell whether the kid is new, so we are
+        // unavailable, not "invalid".
         if (lastAttemptFailed) throw unavailable();
         throw error;
       }
