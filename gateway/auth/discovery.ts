@@ -51,6 +51,10 @@ export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, opt
     getKey,
     refresh: async () => (await ready()).refresh(),
     current: () => inner?.current(),
+    get revision() {
+      return inner?.revision ?? 0;
+    },
+    holds: (revision) => inner?.holds(revision) ?? true,
   };
 }
 

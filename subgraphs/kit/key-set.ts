@@ -14,6 +14,10 @@
  *   (unless the provider's last answer was a failure: then it fails fast);
  * - keys older than `maxAgeMs` are refreshed before use, so a key the provider removed stops verifying
  *   within `maxAgeMs`; while the provider is down, the stale keys keep verifying (stale-while-error);
+ * - a fetch that removes or changes a key bumps `revision`: a verification cached at an older revision no
+ *   longer stands (`holds`, used by gateway/auth/verification-cache.ts), and `holds` refreshes keys older
+ *   than `maxAgeMs` first, so while the provider answers a cached verification cannot outlive its key by
+ *   more than `maxAgeMs`;
  * - responses are bounded while they stream (`maxBytes`, bounded-read.ts) and time-limited (`timeoutMs`).
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
@@ -63,6 +67,13 @@ export interface KeySet {
   refresh(): Promise<void>;
   /** The currently cached set, if any. */
   current(): JSONWebKeySet | undefined;
+  /** How many fetches so far removed or changed a key. Read it before verifying, to cache the result. */
+  readonly revision: number;
+  /**
+   * Whether a verification made at `revision` still stands: false once a fetch removed or changed a key.
+   * Keys older than `maxAgeMs` are refreshed first (a promise, then); otherwise it answers at once.
+   */
+  holds(revision: number): boolean | Promise<boolean>;
 }
 
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
@@ -70,7 +81,7 @@ type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 /** A static key set, e.g. read from a file at boot. */
 export function createStaticKeySet(jwks: JSONWebKeySet): KeySet {
   const local = createLocalJWKSet(jwks);
-  return { getKey: local, refresh: async () => {}, current: () => local.jwks() };
+  return { getKey: local, refresh: async () => {}, current: () => local.jwks(), revision: 0, holds: () => true };
 }
 
 export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}): KeySet {
@@ -84,6 +95,8 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
   if (!Number.isInteger(cooldownFetches) || cooldownFetches < 1) throw new TypeError('"cooldownFetches" must be a whole number of at least 1');
 
   let local: LocalKeySet | undefined;
+  let identities: ReadonlySet<string> = new Set(); // keyIdentity of each key in `local`
+  let revision = 0; // fetches that removed or changed a key
   let fetchedAt = Number.NEGATIVE_INFINITY; // last successful fetch
   let attemptedAt = Number.NEGATIVE_INFINITY; // last attempt, success or not
   let lastAttemptFailed = false;
@@ -95,7 +108,13 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
       attemptedAt = now();
       try {
         const jwks = await fetchKeySet(url, timeoutMs, maxBytes);
-        local = createLocalJWKSet(jwks);
+        const next = createLocalJWKSet(jwks);
+        const nextIdentities = new Set(jwks.keys.map(keyIdentity));
+        // `local` and `revision` change together, with no await between: a stamp read before a verification
+        // is never newer than the keys it used.
+        if ([...identities].some((identity) => !nextIdentities.has(identity))) revision++;
+        identities = nextIdentities;
+        local = next;
         fetchedAt = now();
         lastAttemptFailed = false;
         options.onFetch?.({ url: url.href, ok: true, keys: jwks.keys.length });
@@ -113,6 +132,19 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
 
   const unavailable = (cause?: unknown) =>
     new KeySetUnavailableError(`key set ${url.href} is unavailable`, { cause });
+
+  /**
+   * Past maxAgeMs, the refresh to wait for (single flight), so a key the provider removed stops verifying
+   * within maxAgeMs. While the provider is failing, none: the stale keys answer and the refresh runs behind
+   * the request (stale-while-error), so an outage of the provider is not an outage of the gateway.
+   */
+  const freshen = (): Promise<void> | undefined => {
+    if (now() - fetchedAt <= maxAgeMs) return undefined;
+    const providerFailing = lastAttemptFailed;
+    const refreshing = pending ?? (now() - attemptedAt > Math.min(cooldownMs, maxAgeMs) ? refresh() : undefined);
+    const settled = refreshing?.catch(() => {});
+    return providerFailing ? undefined : settled;
+  };
 
   /** Whether an unknown kid may cause a fetch now (minIntervalMs, then the sliding window); counts it if so. */
   const mayFetchForUnknownKid = (): boolean => {
@@ -133,16 +165,9 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
       } catch (cause) {
         throw unavailable(cause);
       }
-    } else if (now() - fetchedAt > maxAgeMs) {
-      // Stale. While the provider answers, wait for the (single-flight) refresh, so a key it removed stops
-      // verifying within maxAgeMs. While it is failing, serve the keys we have and refresh behind the
-      // request (stale-while-error): an outage of the provider is not an outage of the gateway.
-      const providerFailing = lastAttemptFailed;
-      const refreshing = pending ?? (now() - attemptedAt > Math.min(cooldownMs, maxAgeMs) ? refresh() : undefined);
-      if (refreshing) {
-        if (providerFailing) refreshing.catch(() => {});
-        else await refreshing.catch(() => {});
-      }
+    } else {
+      const refreshing = freshen();
+      if (refreshing) await refreshing;
     }
     try {
       return await (local as LocalKeySet)(header, token);
@@ -174,5 +199,24 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
     }
   };
 
-  return { getKey, refresh, current: () => local?.jwks() };
+  const holds = (stamp: number): boolean | Promise<boolean> => {
+    if (stamp !== revision) return false;
+    const refreshing = freshen();
+    return refreshing ? refreshing.then(() => stamp === revision) : true;
+  };
+
+  return {
+    getKey,
+    refresh,
+    current: () => local?.jwks(),
+    get revision() {
+      return revision;
+    },
+    holds,
+  };
+}
+
+/** A key's identity across fetches: every member, in a stable order, so a changed key counts as removed. */
+function keyIdentity(key: JSONWebKeySet['keys'][number]): string {
+  return JSON.stringify(Object.keys(key).sort().map((name) => [name, (key as Record<string, unknown>)[name]]));
 }

@@ -61,7 +61,7 @@ const issuer = section(
     jwksMaxAge: duration({
       default: '5m',
       max: '24h',
-      doc: 'key set age after which it is fetched again before use: a key removed by the issuer stops verifying within this time (while the issuer is down, the stale keys keep verifying)',
+      doc: 'key set age after which it is fetched again before use, even by a cached verification: a key removed by the issuer stops verifying, and the verifications it produced stop standing, within this time (while the issuer is down, the stale keys keep verifying)',
     }),
   },
   ({ jwks, principalNamespace, ...read }, context) => ({ ...read, principalNamespace: principalNamespace ?? read.issuer, jwks: keySetSource(read.issuer, jwks, context) }),

@@ -1,13 +1,15 @@
 /**
  * Key rotation at an identity provider, end to end through the gateway over real HTTP (issue 15, "the
  * fleet"): a key rotated in right after a fetch is accepted within `jwksMinInterval` (5 s) of its first
- * use, and a flood of random `kid`s still costs at most `jwksCooldownFetches` (2) fetches per `jwksCooldown`.
+ * use, a flood of random `kid`s still costs at most `jwksCooldownFetches` (2) fetches per `jwksCooldown`,
+ * and a key removed from the set ends the cached verifications it produced at the next refresh — which
+ * happens within `jwksMaxAge`, or sooner when another request's unknown `kid` causes it.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../support/stack.ts';
 import { createTestKey, startTestIssuer, type TestIssuer } from '../../support/issuer.ts';
-import { INVALID, QUERY, expectAccepted, expectRefused } from './support.ts';
+import { INVALID, QUERY, expectAccepted, expectRefused, sleep } from './support.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -77,5 +79,48 @@ describe('a key rotated in right after a fetch (defaults: jwksCooldown 30s, jwks
     }
     expect(idp.requests.jwks - 1).toBe(2);
     expectAccepted(stack, await stack.query(QUERY, { token: await idp.sign({ iat: clock.iat() }) }));
+  });
+});
+
+describe('a key removed from the set ends the cached verifications it produced, at the next refresh', () => {
+  it('after jwksMaxAge: the cached token is refused (401) once the refresh drops its key', async () => {
+    const { idp, stack } = await setUp({ jwksMaxAge: '600ms' }, { auth: { cache: { ttl: '1h' } } });
+    const token = await idp.sign({ sub: 'cached' });
+    expectAccepted(stack, await stack.query(QUERY, { token }), 'cached');
+    expectAccepted(stack, await stack.query(QUERY, { token }), 'cached');
+    expect(stack.authenticator.stats).toEqual({ verifications: 1, cacheHits: 1 });
+
+    await idp.rotate(false); // the token's key leaves the set
+    await sleep(650); // past jwksMaxAge: the next use, even a cache hit, waits for the refresh
+    await expectRefusedToken(stack, token);
+    expect(idp.requests.jwks).toBe(2);
+    expect(stack.authenticator.stats.verifications).toBe(2); // verified again, not answered from the cache
+    expectAccepted(stack, await stack.query(QUERY, { token: await idp.sign({ sub: 'new-key' }) }), 'new-key');
+  });
+
+  it('within jwksMaxAge the cached token still stands; a refresh another request causes ends it at once', async () => {
+    const { idp, stack } = await setUp({ jwksMinInterval: '100ms' }, { auth: { cache: { ttl: '1h' } } });
+    const token = await idp.sign({ sub: 'cached' });
+    expectAccepted(stack, await stack.query(QUERY, { token }), 'cached');
+    await idp.rotate(false);
+    expectAccepted(stack, await stack.query(QUERY, { token }), 'cached'); // no refresh yet: the cache answers
+    expect(stack.authenticator.stats).toEqual({ verifications: 1, cacheHits: 1 });
+
+    await sleep(150); // past jwksMinInterval
+    expectAccepted(stack, await stack.query(QUERY, { token: await idp.sign({ sub: 'new-key' }) }), 'new-key'); // its unknown kid refreshes
+    expect(idp.requests.jwks).toBe(2);
+    await expectRefusedToken(stack, token);
+    expect(stack.authenticator.stats.verifications).toBe(3);
+  });
+
+  it('a key kept in the set keeps its cached verifications through refreshes', async () => {
+    const { idp, stack } = await setUp({ jwksMaxAge: '200ms' }, { auth: { cache: { ttl: '1h' } } });
+    const token = await idp.sign({ sub: 'cached' });
+    expectAccepted(stack, await stack.query(QUERY, { token }), 'cached');
+    await idp.rotate(true); // a new key signs; the old one stays published
+    await sleep(250);
+    expectAccepted(stack, await stack.query(QUERY, { token }), 'cached');
+    expect(idp.requests.jwks).toBe(2);
+    expect(stack.authenticator.stats).toEqual({ verifications: 1, cacheHits: 1 });
   });
 });

@@ -2,7 +2,8 @@
  * The key-set loader (subgraphs/kit/key-set.ts) at unit level: its timing rules under a frozen clock (the
  * `now` option), against a real local HTTP server on port 0 that counts requests. Single flight, unknown
  * kids fetched once the last attempt is minIntervalMs old and at most cooldownFetches times per cooldownMs,
- * stale-while-error, background refresh after maxAge, bounded and
+ * stale-while-error, background refresh after maxAge, the revision that ends cached verifications when a
+ * key is removed, bounded and
  * time-limited fetches, junk answers that never replace working keys, and KeySetUnavailableError when
  * there is nothing to verify with. test/integration/auth/key-fetching.test.ts covers the same rules end to
  * end through the gateway, with real time.
@@ -592,6 +593,83 @@ describe('refresh after maxAge', () => {
     await server.received(3);
     await settle();
     expect(server.requests).toBe(3);
+  });
+});
+
+describe('revision and holds: a fetch that removes or changes a key ends the verifications made before it', () => {
+  it('adding keys or fetching the same set keeps the revision; removing a key bumps it, and holds() turns false', async () => {
+    const { server, keySet } = await warm();
+    expect(keySet.revision).toBe(0);
+    const stamp = keySet.revision;
+    await keySet.refresh();
+    server.answer = { kind: 'keys', keys: [keyB, keyA] };
+    await keySet.refresh();
+    expect(keySet.revision).toBe(0);
+    expect(keySet.holds(stamp)).toBe(true); // answered at once, no promise
+    server.answer = { kind: 'keys', keys: [keyB] };
+    await keySet.refresh();
+    expect(keySet.revision).toBe(1);
+    expect(keySet.holds(stamp)).toBe(false);
+    expect(keySet.holds(1)).toBe(true);
+  });
+
+  it('a key replaced under the same kid counts as removed', async () => {
+    const { server, keySet } = await warm();
+    const impostor = await createTestKey('ES256', 'key-a');
+    server.answer = { kind: 'keys', keys: [impostor] };
+    await keySet.refresh();
+    expect(keySet.revision).toBe(1);
+  });
+
+  it('a failed or junk fetch keeps the revision', async () => {
+    const { server, keySet } = await warm();
+    for (const answer of [{ kind: 'raw', status: 500, body: '' }, { kind: 'raw', status: 200, body: '{"keys":[]}' }] as Answer[]) {
+      server.answer = answer;
+      await keySet.refresh().catch(() => {});
+    }
+    expect(keySet.revision).toBe(0);
+    expect(keySet.holds(0)).toBe(true);
+  });
+
+  it('an unknown-kid fetch that brings a rotation without the old key bumps it too', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'keys', keys: [keyB] };
+    clock.set(COOLDOWN);
+    expect(await verify(keySet, await sign(keyB))).toBe('key-b');
+    expect(keySet.holds(0)).toBe(false);
+  });
+
+  it('past maxAge, holds() waits for the refresh (single flight with getKey) and answers for the refreshed set', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'keys', keys: [keyB] };
+    server.hold = true;
+    clock.set(MAX_AGE + 1);
+    const holding = keySet.holds(0);
+    expect(holding).toBeInstanceOf(Promise);
+    const verifying = verify(keySet, await sign(keyA));
+    await server.received(2);
+    await settle();
+    server.release();
+    expect(await holding).toBe(false);
+    await expectNoMatchingKey(verifying);
+    expect(server.requests).toBe(2);
+  });
+
+  it('past maxAge with the provider failing, holds() answers true at once (stale-while-error)', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'raw', status: 500, body: '' };
+    clock.set(MAX_AGE + 1);
+    expect(await keySet.holds(0)).toBe(true); // the first refresh fails: the keys stand
+    server.answer = { kind: 'hang' };
+    clock.set(MAX_AGE + 2 + COOLDOWN);
+    expect(keySet.holds(0)).toBe(true); // no waiting on the hanging retry
+    await server.received(3);
+  });
+
+  it('a static key set has revision 0 and always holds', () => {
+    const keySet = createStaticKeySet({ keys: [keyA.publicJwk] });
+    expect(keySet.revision).toBe(0);
+    expect(keySet.holds(0)).toBe(true);
   });
 });
 
