@@ -3,7 +3,8 @@
  * `fd_` shape claims it, so a key sent there is never forwarded to an introspection endpoint). The record
  * is looked up by its public id, the secret's SHA-256 compared in constant time. Unknown, wrong, revoked
  * and expired keys get one answer after the same work (a lookup, a hash and a compare against a stand-in
- * when the id is unknown), so a caller learns nothing about which. Never accepted in the URL.
+ * when the id is unknown), so a caller learns nothing about which; only a malformed key, whose shape its
+ * sender knows, skips the lookup. Never accepted in the URL.
  *
  * Where the records live is the lookup's business: the store file (../api-keys/file-lookup.ts) or the
  * fleet's Redis (../api-keys/redis-lookup.ts). Either fails closed: a store that cannot answer is a 503.
