@@ -78,7 +78,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const revocations = createRevocations(config, shared, log, { ...clock, onApplied: (entry) => observability.onRevocationApplied?.(entry.kind) });
   observability.watchRevocationList(() => revocations.list.size);
   await revocations.ready;
-  const inner = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert });
+  const inner = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert, ...(shared ? { shared } : {}) });
   inner.enforceRevocations(revocations.list);
   const authenticator = observability.authenticator(inner);
   // On the metrics listener only (checkRevocation refuses admin.token without metrics.listen.port).

@@ -8,6 +8,7 @@ import type { AuthConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { RevocationList } from '../revocation/list.ts';
+import type { SharedStore } from '../store/redis.ts';
 import { extractCredential } from './credential.ts';
 import { createJwtVerifier, type JwtVerifier } from './jwt.ts';
 import type { AuthenticationMethod, AuthRequest, Presented, PresentedRequest, Verified } from './method.ts';
@@ -32,7 +33,7 @@ export interface Authenticator {
   readonly introspection: IntrospectionMethod | undefined;
   /** The API key method, when configured. */
   readonly apiKeys: ApiKeyMethod | undefined;
-  /** Stops what methods watch or poll (the API key file). */
+  /** Stops what methods watch or poll (the API key file, its Redis subscription). */
   close(): void;
   /** From now on, refuses what this list revokes (server.ts hands it the fleet's list at boot). */
   enforceRevocations(list: RevocationList): void;
@@ -47,6 +48,8 @@ export interface AuthenticatorOptions {
   clientCertificate?: 'optional' | 'required';
   /** Refuses what was revoked, after verification and caches (docs/fleet.md "Revocation"). */
   revocations?: RevocationList;
+  /** The fleet's Redis (`store.redis`), for the stores that live there (`auth.apiKeys.store: redis`). */
+  shared?: SharedStore;
 }
 
 export function createAuthenticator(config: AuthConfig, options: AuthenticatorOptions): Authenticator {
@@ -54,7 +57,9 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
   let revocations = options.revocations;
   const jwt = createJwtVerifier(config.jwt, options);
   const stats = { verifications: 0, cacheHits: 0 };
-  const apiKeys = config.apiKeys ? apiKeyMethod(config.apiKeys, { log: options.log, now }) : undefined;
+  const apiKeys = config.apiKeys
+    ? apiKeyMethod(config.apiKeys, { log: options.log, now, maxEntries: config.cache.maxEntries, ...(options.shared ? { shared: options.shared } : {}) })
+    : undefined;
   const introspection = config.introspection[0]
     ? introspectionMethod(config.introspection[0], { log: options.log, now, maxEntries: config.cache.maxEntries, jwtIssuers: new Set(config.jwt.map((entry) => entry.issuer)) })
     : undefined;
