@@ -13,6 +13,7 @@ import type { Revocations } from '../revocation/revocations.ts';
 import { createLogoutTokenVerifier } from '../session/logout-token.ts';
 import { createSessionProvider } from '../session/provider.ts';
 import { createRedisStore } from '../session/redis-store.ts';
+import { createRedisRefreshLock } from '../session/refresh-lock.ts';
 import { createSessions } from '../session/sessions.ts';
 import { createMemoryStore, type PendingLogin, type PendingLoginStore, type SessionRecord, type SessionStore } from '../session/store.ts';
 import type { SharedStore } from '../store/redis.ts';
@@ -49,6 +50,7 @@ export function createBrowserFront(config: GatewayConfig, options: BrowserFrontO
     store: options.sessionStore ?? (shared ? createRedisStore<SessionRecord>(shared, 'session:') : createMemoryStore({ maxEntries: settings.maxSessions, ...clock })),
     pending: options.pendingLoginStore ?? (shared ? createRedisStore<PendingLogin>(shared, 'login:') : createMemoryStore({ maxEntries: settings.maxPendingLogins, ...clock })),
     log: options.log.child({ room: 'sessions' }),
+    ...(shared && !options.sessionStore ? { refreshLock: createRedisRefreshLock(shared) } : {}),
     ...(revocations
       ? { revoked: (record: SessionRecord) => revocations.list.refusal({ principalId: principalId('session', namespace, record.subject), issuedAtMs: record.createdAt, sid: record.sid }) }
       : {}),

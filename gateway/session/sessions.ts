@@ -11,6 +11,7 @@ import type { SessionsConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { ProviderRefusedError, ProviderUnavailableError, type ProviderTokens, type SessionProvider } from './provider.ts';
+import { lockedRefresh, type RefreshLock } from './refresh-lock.ts';
 import type { PendingLoginStore, SessionRecord, SessionStore } from './store.ts';
 
 /** Why a sign-in did not complete; the client sees a catalogue error, the log sees the reason. */
@@ -46,6 +47,8 @@ export interface SessionsOptions {
   now?: () => number;
   /** Why a session is revoked (its sid, or its subject since before it started), or undefined (docs/fleet.md "Revocation"). */
   revoked?: (session: SessionRecord) => string | undefined;
+  /** With a shared store: one refresh per session across the fleet (./refresh-lock.ts). */
+  refreshLock?: RefreshLock;
 }
 
 /** After a refresh failed because the provider was unreachable, the next attempt waits this long. */
@@ -163,7 +166,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (now() >= record.refreshAt) {
         let flight = refreshing.get(key);
         if (!flight) {
-          flight = refresh(key, record).finally(() => refreshing.delete(key));
+          const { refreshLock } = options;
+          flight = (refreshLock ? lockedRefresh(key, record, { lock: refreshLock, store, refresh, now, holdMs: config.timeoutMs * 2 }) : refresh(key, record)).finally(() => refreshing.delete(key));
           refreshing.set(key, flight);
         }
         record = await flight;
