@@ -11,6 +11,7 @@ import { identity } from './identity.ts';
 import { limits } from './limits.ts';
 import { metrics, tracing } from './observability.ts';
 import { forwardHeaders, listen, server, subgraphDefaults, subgraphs, supergraph } from './network.ts';
+import { rateLimit } from './rate-limit.ts';
 import { store } from './store.ts';
 
 import { LOG_LEVELS } from '@frontdesk/kit/contract';
@@ -35,6 +36,7 @@ export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.ya
   metrics,
   tracing,
   store,
+  rateLimit,
   shutdownDelay: duration({
     default: '5s',
     max: '5m',
