@@ -13,10 +13,10 @@ export const RULE_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
 export const FAILED_AUTH_RULES = { address: 'failed-auth-address', apiKey: 'failed-auth-api-key' } as const;
 export const STORE_UNAVAILABLE_POLICIES = ['open', 'closed'] as const;
 
-const values = (doc: string) => list(string({ doc: 'a value' }), { default: [], single: true, doc });
+const values = (doc: string) => list(string({ doc: 'a value' }), { default: [], defaultText: 'any', single: true, doc });
 
 const match = section('Which principals a rule applies to: every key given must hold (any of its values); none given matches everyone.', {
-  methods: list(oneOf(AUTH_METHODS, { doc: 'an authentication method (`amr`)' }), { default: [], single: true, doc: 'the principal was authenticated by one of these (`anonymous` for callers without a credential)' }),
+  methods: list(oneOf(AUTH_METHODS, { doc: 'an authentication method (`amr`)' }), { default: [], defaultText: 'any', single: true, doc: 'the principal was authenticated by one of these (`anonymous` for callers without a credential)' }),
   roles: values('the principal has one of these roles (an API key plan is a role of its keys)'),
   scopes: values('the principal has one of these scopes'),
   clientIds: values('the principal\'s OAuth client id is one of these'),
