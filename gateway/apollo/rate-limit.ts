@@ -35,7 +35,8 @@ export function rateLimitPlugin(limiter: RateLimiter, cost: CostOptions): Apollo
           }
           const policy = policyField(charge.rule, charge.budget, charge.windowSeconds);
           if (charge.kind === 'limited') {
-            contextValue.log.info('rate limited', { rule: charge.rule, cost: spent });
+            // debug: the access line already records the 429, and a flood of refusals must not double the log.
+            contextValue.log.debug('rate limited', { rule: charge.rule, cost: spent });
             const headers = new HeaderMap([
               ['retry-after', String(resetSeconds(charge.resetMs))],
               ['ratelimit-policy', policy],

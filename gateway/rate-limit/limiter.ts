@@ -53,6 +53,7 @@ export function createRateLimiter(config: RateLimitConfig, options: { shared: Sh
   const { shared, log, onEvent } = options;
   const budgets = new Map<RateLimitRule, Budget>(config.rules.map((rule) => [rule, createBudget(rule.name, rule.budget, rule.windowMs / 1000, shared)]));
   const storeDown = unavailableLog(log);
+  if (!shared) log.info('rate limits counted in this process (no store.redis): each instance of a fleet keeps its own budgets', { rules: config.rules.length });
 
   return {
     async charge(principal, address, cost) {
