@@ -1,6 +1,6 @@
 /**
- * The failed-authentication throttle at the HTTP front (docs/fleet.md "Rate limits"; SECURITY.md "API
- * keys: guessing is throttled"). Before any verification work, a client address (IPv6: its /64) or an
+ * The failed-authentication throttle at the HTTP front (docs/fleet.md "Rate limits"), so guessing API
+ * keys and tokens is slow. Before any verification work, a client address (IPv6: its /64) or an
  * API key id that has failed `rateLimit.failedAuth.perAddress` / `perApiKey` times in the window gets 429
  * RATE_LIMITED with `Retry-After` — decided in this process, with no I/O, so the check costs nothing on the
  * hot path. Each refused credential then counts one failure for both, in the shared store.

@@ -2,7 +2,7 @@
  * Which rule applies to a caller, and whose budget it spends (docs/fleet.md "Rate limits"). The first
  * rule whose `match` holds wins. The key is the verified principal's id (`<method>:<namespace>:<subject>`,
  * unique across issuers and methods) or, for a caller without one, the connection's address — never a
- * header a client controls (/work/shared/SECURITY.md "The gateway under abuse").
+ * header a client controls: `X-Forwarded-For` would let any caller pick whose budget it spends.
  */
 import { isIPv6 } from 'node:net';
 import type { Principal } from '../auth/principal.ts';
