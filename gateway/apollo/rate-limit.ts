@@ -17,6 +17,7 @@ import { operationCost, type CostOptions } from './operation-cost.ts';
 export function rateLimitPlugin(limiter: RateLimiter, cost: CostOptions): ApolloServerPlugin<GatewayContext> {
   // A batch shares one response head (Apollo Server's runBatchedHttpQuery): the lowest remaining wins.
   const lowest = new WeakMap<HTTPGraphQLHead, number>();
+  const policies = new Map<string, string>();
   return {
     async requestDidStart() {
       return {
@@ -33,7 +34,8 @@ export function rateLimitPlugin(limiter: RateLimiter, cost: CostOptions): Apollo
               extensions: { code: 'AUTH_UNAVAILABLE', http: { status: 503, headers: new HeaderMap([['retry-after', String(AUTH_RETRY_AFTER_SECONDS)]]) } },
             });
           }
-          const policy = policyField(charge.rule, charge.budget, charge.windowSeconds);
+          let policy = policies.get(charge.rule);
+          if (policy === undefined) policies.set(charge.rule, (policy = policyField(charge.rule, charge.budget, charge.windowSeconds)));
           if (charge.kind === 'limited') {
             // debug: the access line already records the 429, and a flood of refusals must not double the log.
             contextValue.log.debug('rate limited', { rule: charge.rule, cost: spent });

@@ -4,11 +4,11 @@
  * spend (SET NX EX, INCRBY, PTTL — one round trip, no read-then-write race between instances); without
  * it, RateLimiterMemory in this process.
  *
- * A key whose budget is spent is remembered in this process until its window ends (the limiter's
- * in-memory block), so a caller over budget costs no Redis round trip, and `blockedMs` can refuse it
- * before any work. Keys are hashed: no subject, address or key id is stored in Redis as written.
+ * A key whose budget is spent is remembered in this process until its window ends, so a caller over
+ * budget costs no Redis round trip, and `blockedMs` can refuse it before any work (a Map lookup: it runs
+ * on every request). Keys are hashed: no subject, address or key id is stored in Redis as written.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { SharedStore } from '../store/redis.ts';
 
@@ -37,57 +37,54 @@ export function createBudget(name: string, points: number, windowSeconds: number
         duration: windowSeconds,
         // Fail at once while disconnected rather than waiting for the command timeout.
         rejectIfRedisNotReady: true,
-        inMemoryBlockOnConsumed: points,
       })
     : new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
-  const local = shared ? undefined : new Map<string, number>();
-  // Untyped but public in rate-limiter-flexible 11 (RateLimiterStoreAbstract): the in-memory block's time left.
-  const redisLimiter = shared ? (limiter as unknown as InMemoryBlock) : undefined;
+  // Keys known to be over budget until their window ends, by key as given (not hashed: the check runs on
+  // every request). Expired entries are swept whenever the map has doubled since the last sweep.
+  const blocked = new Map<string, number>();
+  let sweepAt = SWEEP_AT;
+  const remember = (key: string, ms: number): void => {
+    const now = Date.now();
+    if (blocked.size >= sweepAt) {
+      for (const [entry, until] of blocked) if (until <= now) blocked.delete(entry);
+      sweepAt = Math.max(SWEEP_AT, 2 * blocked.size);
+    }
+    blocked.set(key, now + ms);
+  };
+  const blockedMs = (key: string): number => {
+    if (blocked.size === 0) return 0;
+    const until = blocked.get(key);
+    if (until === undefined) return 0;
+    const left = until - Date.now();
+    if (left <= 0) blocked.delete(key);
+    return Math.max(0, left);
+  };
 
   return {
     points,
     windowSeconds,
     async spend(key, cost) {
-      const hashed = hashKey(key);
+      const blockedFor = blockedMs(key);
+      if (blockedFor > 0) return { kind: 'limited', resetMs: blockedFor };
       try {
-        const res = await limiter.consume(hashed, Math.max(1, Math.min(Math.ceil(cost), points)));
-        // The memory limiter has no in-memory block of its own: remember a spent budget the same way.
-        if (local && res.remainingPoints === 0) remember(local, hashed, res.msBeforeNext);
+        const res = await limiter.consume(hashKey(key), Math.max(1, Math.min(Math.ceil(cost), points)));
+        if (res.remainingPoints === 0) remember(key, res.msBeforeNext);
         return { kind: 'allowed', remaining: res.remainingPoints, resetMs: res.msBeforeNext };
       } catch (rejection) {
         if (rejection instanceof RateLimiterRes) {
-          if (local) remember(local, hashed, rejection.msBeforeNext);
+          remember(key, rejection.msBeforeNext);
           return { kind: 'limited', resetMs: rejection.msBeforeNext };
         }
         return { kind: 'unavailable', error: rejection instanceof Error ? rejection : new Error(String(rejection)) };
       }
     },
-    blockedMs(key) {
-      const hashed = hashKey(key);
-      if (redisLimiter) return redisLimiter.getInMemoryBlockMsBeforeExpire(redisLimiter.getKey(hashed));
-      const until = local?.get(hashed);
-      if (until === undefined) return 0;
-      const left = until - Date.now();
-      if (left <= 0) local?.delete(hashed);
-      return Math.max(0, left);
-    },
+    blockedMs,
   };
 }
 
-interface InMemoryBlock {
-  getKey(key: string): string;
-  getInMemoryBlockMsBeforeExpire(rlKey: string): number;
-}
-
-/** Keys over budget until their window ends; expired ones are swept once the map grows. */
-function remember(blocked: Map<string, number>, key: string, ms: number): void {
-  const now = Date.now();
-  if (blocked.size >= SWEEP_AT) for (const [entry, until] of blocked) if (until <= now) blocked.delete(entry);
-  blocked.set(key, now + ms);
-}
 const SWEEP_AT = 10_000;
 
 /** 128 bits of SHA-256, base64url: bounded key length, and no identifier stored as written. */
 function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('base64url').slice(0, 22);
+  return hash('sha256', key, 'base64url').slice(0, 22);
 }

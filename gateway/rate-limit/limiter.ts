@@ -15,7 +15,7 @@ import type { Logger } from '../log.ts';
 import type { SharedStore } from '../store/redis.ts';
 import { createBudget, type Budget } from './budget.ts';
 import type { RateLimitListener } from './events.ts';
-import { addressKey, callerKey, ruleFor } from './rules.ts';
+import { addressKey, callerKey, compileRules } from './rules.ts';
 
 /** What one operation's spend came to. `budget` and `windowSeconds` describe the rule (RateLimit-Policy). */
 export type Charge =
@@ -53,11 +53,12 @@ export function createRateLimiter(config: RateLimitConfig, options: { shared: Sh
   const { shared, log, onEvent } = options;
   const budgets = new Map<RateLimitRule, Budget>(config.rules.map((rule) => [rule, createBudget(rule.name, rule.budget, rule.windowMs / 1000, shared)]));
   const storeDown = unavailableLog(log);
+  const ruleOf = compileRules(config.rules);
   if (!shared) log.info('rate limits counted in this process (no store.redis): each instance of a fleet keeps its own budgets', { rules: config.rules.length });
 
   return {
     async charge(principal, address, cost) {
-      const rule = ruleFor(config.rules, principal);
+      const rule = ruleOf(principal);
       if (!rule) return { kind: 'unlimited' };
       const budget = budgets.get(rule) as Budget;
       const policy = { rule: rule.name, budget: rule.budget, windowSeconds: budget.windowSeconds };

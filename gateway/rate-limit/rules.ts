@@ -8,19 +8,45 @@ import { isIPv6 } from 'node:net';
 import type { Principal } from '../auth/principal.ts';
 import type { RateLimitRule } from '../config/types.ts';
 
+/**
+ * The rules as one function from a principal to its rule, each rule's sets built once. Principals are
+ * frozen and the verification cache hands out the same object for a cached credential, so the answer is
+ * remembered per principal object (a WeakMap: it goes when the principal does).
+ */
+export function compileRules(rules: readonly RateLimitRule[]): (principal: Principal) => RateLimitRule | undefined {
+  const anyOf = (wanted: readonly string[]) => (wanted.length === 0 ? undefined : new Set(wanted));
+  const compiled = rules.map((rule) => ({
+    rule,
+    methods: anyOf(rule.match.methods),
+    roles: anyOf(rule.match.roles),
+    scopes: anyOf(rule.match.scopes),
+    clientIds: anyOf(rule.match.clientIds),
+    issuers: anyOf(rule.match.issuers),
+    tenants: anyOf(rule.match.tenants),
+  }));
+  const one = (set: Set<string> | undefined, value: string | undefined) => set === undefined || (value !== undefined && set.has(value));
+  const some = (set: Set<string> | undefined, held: readonly string[]) => set === undefined || held.some((item) => set.has(item));
+  const seen = new WeakMap<Principal, RateLimitRule | null>();
+  return (principal) => {
+    const known = seen.get(principal);
+    if (known !== undefined) return known ?? undefined;
+    const found = compiled.find(
+      (entry) =>
+        one(entry.methods, principal.method) &&
+        some(entry.roles, principal.roles) &&
+        some(entry.scopes, principal.scopes) &&
+        one(entry.clientIds, principal.clientId) &&
+        one(entry.issuers, principal.issuer) &&
+        one(entry.tenants, principal.tenant),
+    )?.rule;
+    seen.set(principal, found ?? null);
+    return found;
+  };
+}
+
+/** The first rule whose `match` holds for the principal. */
 export function ruleFor(rules: readonly RateLimitRule[], principal: Principal): RateLimitRule | undefined {
-  return rules.find(({ match }) => {
-    const anyOf = (wanted: readonly string[], value: string | undefined) => wanted.length === 0 || (value !== undefined && wanted.includes(value));
-    const overlaps = (wanted: readonly string[], held: readonly string[]) => wanted.length === 0 || held.some((item) => wanted.includes(item));
-    return (
-      anyOf(match.methods, principal.method) &&
-      overlaps(match.roles, principal.roles) &&
-      overlaps(match.scopes, principal.scopes) &&
-      anyOf(match.clientIds, principal.clientId) &&
-      anyOf(match.issuers, principal.issuer) &&
-      anyOf(match.tenants, principal.tenant)
-    );
-  });
+  return compileRules(rules)(principal);
 }
 
 /** Whose budget: `p:<principal id>`, or `a:<address>` for a caller without a principal id. */
