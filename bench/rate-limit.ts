@@ -134,13 +134,15 @@ rateLimit:
   return { tokens, tokensFile, gatewayJwks, configs };
 }
 
-type Result = { rps: number; p50: number; p99: number; requests: number };
+type Result = { rps: number; p50: number; p99: number; requests: number; non2xx: number };
 
 async function load(variant: Variant, query: string, tokensFile: string, seconds: number): Promise<Result> {
   const url = `http://127.0.0.1:${PORTS[variant]}/graphql`;
   const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile]);
-  const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as Result & { non2xx: number; errors: number };
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${variant}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
+  const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as Result & { errors: number };
+  // A non-2xx from the limited gateway is a spend Redis did not answer within store.redis.timeout (503,
+  // storeUnavailable: closed): counted and shown, not fatal. The plain gateway must answer everything.
+  if (result.errors > 0 || (variant === 'plain' && result.non2xx > 0)) throw new Error(`${variant}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
   return result;
 }
 
@@ -204,7 +206,7 @@ async function main() {
             const after = await commandStats(redis);
             roundTrips[name].push({ requests: result.requests, commands: Object.fromEntries(Object.entries(after).map(([command, calls]) => [command, calls - (before[command] ?? 0)]).filter(([, calls]) => (calls as number) > 0)) });
           }
-          process.stderr.write(`  ${name} round ${round + 1} ${variant}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+          process.stderr.write(`  ${name} round ${round + 1} ${variant}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}\n`);
         }
         loadAverage.push(loadavg());
       }
@@ -229,6 +231,7 @@ async function main() {
         ratio: { rps: +(limited.rps / plain.rps).toFixed(3), p50: +(limited.p50 / plain.p50).toFixed(3), p99: +(limited.p99 / plain.p99).toFixed(3) },
         pairedRpsRatio: { median: +median(paired).toFixed(3), rounds: paired.map((r) => +r.toFixed(3)) },
         redis: { requests, commands, roundTripsPerRequest: +(sent / requests).toFixed(3) },
+        limitedNon2xx: byVariant.limited.reduce((sum, r) => sum + r.non2xx, 0),
       };
     });
     const line = (cells: string[]) => `${cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' ')}\n`;
@@ -238,7 +241,7 @@ async function main() {
       process.stdout.write(line([row.query, 'plain', String(row.plain.rps), String(row.plain.p50), String(row.plain.p99), '']));
       process.stdout.write(line(['', 'limited', String(row.limited.rps), String(row.limited.p50), String(row.limited.p99), String(row.redis.roundTripsPerRequest)]));
       process.stdout.write(line(['', 'ratio', `${row.ratio.rps}x`, `${row.ratio.p50}x`, `${row.ratio.p99}x`, '']));
-      process.stdout.write(`${''.padEnd(17)}paired req/s ratio, median ${row.pairedRpsRatio.median}x of rounds ${row.pairedRpsRatio.rounds.join(' ')}; Redis commands ${JSON.stringify(row.redis.commands)}\n`);
+      process.stdout.write(`${''.padEnd(17)}paired req/s ratio, median ${row.pairedRpsRatio.median}x of rounds ${row.pairedRpsRatio.rounds.join(' ')}; Redis commands ${JSON.stringify(row.redis.commands)}; limited non-2xx (503: Redis over its timeout) ${row.limitedNon2xx}\n`);
     }
     const fmt = (values: number[]) => values.map((v) => v.toFixed(2)).join(' ');
     process.stdout.write(`\nload average (1/5/15 min): start ${fmt(loadAverage[0] as number[])}, end ${fmt(loadAverage.at(-1) as number[])}; took ${Math.round((Date.now() - started) / 1000)} s\n`);
