@@ -30,6 +30,10 @@ describe('rate limits in memory (no store.redis)', () => {
     expect(refused.headers.get('ratelimit')).toBe(`"anonymous";r=0;t=${retryAfter}`);
     expect(refused.headers.get('ratelimit-policy')).toBe('"anonymous";q=6;w=30');
     expect(stack.subgraphs.products.received).toEqual([]);
+    // The anonymous caller's key is the connection's address, never a header it sends.
+    for (const header of ['x-forwarded-for', 'x-real-ip', 'forwarded']) {
+      expect((await stack.query(PRODUCT, { headers: { [header]: header === 'forwarded' ? 'for=198.51.100.7' : '198.51.100.7' } })).status).toBe(429);
+    }
   });
 
   it('throttles failed authentications per address', async () => {
