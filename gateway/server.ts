@@ -79,7 +79,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const observability = await startObservability(config, log);
   const keySetHook = observability.onKeySetFetch ? { onKeySetFetch: observability.onKeySetFetch } : {};
   const authenticator = observability.authenticator(
-    options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert }),
+    options.authenticator ??
+      createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert, ...(shared ? { shared } : {}) }),
   );
   const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
   const agents = createSubgraphAgents(config);

@@ -7,6 +7,7 @@
 import type { AuthConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { SharedStore } from '../store/redis.ts';
 import { extractCredential } from './credential.ts';
 import { createJwtVerifier, type JwtVerifier } from './jwt.ts';
 import type { AuthenticationMethod, AuthRequest, Presented, PresentedRequest, Verified } from './method.ts';
@@ -30,7 +31,7 @@ export interface Authenticator {
   readonly introspection: IntrospectionMethod | undefined;
   /** The API key method, when configured. */
   readonly apiKeys: ApiKeyMethod | undefined;
-  /** Stops what methods watch or poll (the API key file). */
+  /** Stops what methods watch or poll (the API key file, its Redis subscription). */
   close(): void;
 }
 
@@ -41,13 +42,17 @@ export interface AuthenticatorOptions {
   onKeySetFetch?: (issuer: string, ok: boolean) => void;
   /** `listen.tls.clientCert`: `required` refuses a request without a valid client certificate. */
   clientCertificate?: 'optional' | 'required';
+  /** The fleet's Redis (`store.redis`), for the stores that live there (`auth.apiKeys.store: redis`). */
+  shared?: SharedStore;
 }
 
 export function createAuthenticator(config: AuthConfig, options: AuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
   const jwt = createJwtVerifier(config.jwt, options);
   const stats = { verifications: 0, cacheHits: 0 };
-  const apiKeys = config.apiKeys ? apiKeyMethod(config.apiKeys, { log: options.log, now }) : undefined;
+  const apiKeys = config.apiKeys
+    ? apiKeyMethod(config.apiKeys, { log: options.log, now, maxEntries: config.cache.maxEntries, ...(options.shared ? { shared: options.shared } : {}) })
+    : undefined;
   const introspection = config.introspection[0]
     ? introspectionMethod(config.introspection[0], { log: options.log, now, maxEntries: config.cache.maxEntries, jwtIssuers: new Set(config.jwt.map((entry) => entry.issuer)) })
     : undefined;

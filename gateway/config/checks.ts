@@ -27,7 +27,7 @@ export const checkForwardHeaders: Check = ({ forwardHeaders, identity }, problem
 
 export const checkSomeoneCanCall: Check = ({ auth }, problem) => {
   const someMethod = auth.jwt.length > 0 || auth.introspection.length > 0 || auth.apiKeys !== undefined || auth.mtls.identities.length > 0;
-  if (!auth.anonymous && !someMethod) problem('auth: anonymous is false but no auth.jwt issuer, auth.introspection server, auth.apiKeys file or auth.mtls identity is configured, so every request would be refused');
+  if (!auth.anonymous && !someMethod) problem('auth: anonymous is false but no auth.jwt issuer, auth.introspection server, auth.apiKeys store or auth.mtls identity is configured, so every request would be refused');
 };
 
 export const checkIssuersUnique: Check = ({ auth }, problem) => {
