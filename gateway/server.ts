@@ -6,12 +6,14 @@
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
+import { rateLimitPlugin } from './apollo/rate-limit.ts';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { servicePrincipal } from './auth/principal.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
+import { createAuthThrottle } from './http/auth-throttle.ts';
 import { createBrowserFront } from './http/browser.ts';
 import { createHttpFront } from './http/front.ts';
 import { httpServerOptions, onClientError } from './http/timeouts.ts';
@@ -22,6 +24,8 @@ import { startObservability } from './observability/index.ts';
 import type { OverloadListener } from './overload-events.ts';
 import { createAdminHandler } from './revocation/admin.ts';
 import { createRevocations } from './revocation/revocations.ts';
+import type { RateLimitEvent, RateLimitListener } from './rate-limit/events.ts';
+import { createRateLimiter } from './rate-limit/limiter.ts';
 import type { SessionStore } from './session/store.ts';
 import { connectSharedStore } from './store/redis.ts';
 import { createSubgraphGuards } from './subgraph/guard.ts';
@@ -41,6 +45,8 @@ export interface GatewayOptions {
   sessionStore?: SessionStore;
   /** Sheds, circuit breaker changes and shared fetches, as they happen (docs/overload.md), e.g. for metrics. */
   onOverloadEvent?: OverloadListener;
+  /** Rate limiting's refusals and decisions without the store (docs/fleet.md "Rate limits"), e.g. for metrics. */
+  onRateLimitEvent?: RateLimitListener;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -109,7 +115,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       return observability.dataSource(source, { name, url: subgraphUrl });
     },
   });
-  const apollo = createApolloServer(config, gateway, log, [observability.requests.plugin]);
+  const onRateLimitEvent = bothListeners<RateLimitEvent>(options.onRateLimitEvent, observability.onRateLimitEvent);
+  const limiter = config.rateLimit ? createRateLimiter(config.rateLimit, { shared, log, onEvent: onRateLimitEvent }) : undefined;
+  const rateLimit = limiter && config.rateLimit ? [rateLimitPlugin(limiter, config.rateLimit.cost)] : [];
+  const authThrottle = limiter?.failedAuth ? createAuthThrottle(limiter.failedAuth, config.auth.apiKeys?.header) : undefined;
+  const apollo = createApolloServer(config, gateway, log, [observability.requests.plugin], rateLimit);
   await apollo.start();
 
   let draining = false;
@@ -122,7 +132,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keyFor: (issuer) => authenticator.jwt.keySets.get(issuer)?.getKey,
   });
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, ...browser }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, authThrottle, ...browser }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;
@@ -182,8 +192,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   };
 }
 
-/** The embedder's overload listener and the metrics', either or both. */
-function bothListeners(a: OverloadListener | undefined, b: OverloadListener | undefined): OverloadListener | undefined {
+/** The embedder's listener and the metrics', either or both. */
+function bothListeners<E = Parameters<OverloadListener>[0]>(a: ((event: E) => void) | undefined, b: ((event: E) => void) | undefined): ((event: E) => void) | undefined {
   if (!a || !b) return a ?? b;
   return (event) => {
     a(event);

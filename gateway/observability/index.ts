@@ -12,6 +12,8 @@ import type { GatewayContext } from '../context.ts';
 import type { IdentityMinter } from '../identity/mint.ts';
 import type { Logger } from '../log.ts';
 import type { OverloadListener } from '../overload-events.ts';
+import { FAILED_AUTH_RULES } from '../config/table/rate-limit.ts';
+import type { RateLimitListener } from '../rate-limit/events.ts';
 import { observeAuthenticator } from './auth.ts';
 import { startMetricsListener } from './metrics-listener.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
@@ -27,6 +29,8 @@ export interface Observability {
   readonly onKeySetFetch: ((issuer: string, ok: boolean) => void) | undefined;
   /** The overload protection's events (sheds, breaker states, shared fetches), when metrics are on. */
   readonly onOverloadEvent: OverloadListener | undefined;
+  /** Rate limiting's events (refusals by rule, decisions without the store), when metrics are on. */
+  readonly onRateLimitEvent: RateLimitListener | undefined;
   /** The data source's hook that writes the active trace context into a subgraph request, when tracing is on. */
   readonly traceHeaders: ((headers: Record<string, string>) => void) | undefined;
   authenticator(inner: Authenticator): Authenticator;
@@ -54,6 +58,7 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
       : createMetrics({
           issuers: config.auth.jwt.map((issuer) => issuer.issuer),
           authStats: { get verifications() { return authStats?.verifications ?? 0; }, get cacheHits() { return authStats?.cacheHits ?? 0; } },
+          rateLimitRules: config.rateLimit ? [...config.rateLimit.rules.map((rule) => rule.name), ...Object.values(FAILED_AUTH_RULES)] : [],
         });
   let listener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
   try {
@@ -70,6 +75,7 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
     metricsUrl: listener?.url,
     onKeySetFetch: metrics ? (issuer, ok) => metrics.keySetFetch(issuer, ok) : undefined,
     onOverloadEvent: metrics ? (event) => metrics.overload(event) : undefined,
+    onRateLimitEvent: metrics ? (event) => metrics.rateLimit(event) : undefined,
     traceHeaders: tracer ? injectTraceContext : undefined,
     authenticator(inner) {
       authStats = inner.stats;

@@ -12,6 +12,10 @@ export interface TestRedis {
   readonly port: number;
   /** SIGKILL: the connections drop at once, as when a Redis host dies. */
   kill(): Promise<void>;
+  /** SIGSTOP: connections stay open but nothing is answered, as when a Redis host hangs. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** Starts it again on the same port (empty: nothing was persisted). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -33,11 +37,16 @@ export async function startRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     kill: () => end('SIGKILL'),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async restart() {
       await end('SIGKILL');
       child = await launch(port);
     },
-    stop: () => end('SIGTERM'),
+    stop: async () => {
+      child?.kill('SIGCONT'); // a paused server would never see the SIGTERM
+      await end('SIGTERM');
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { limits } from './limits.ts';
 import { metrics, tracing } from './observability.ts';
 import { forwardHeaders, listen, server, subgraphDefaults, subgraphs, supergraph } from './network.ts';
 import { admin, revocation } from './revocation.ts';
+import { rateLimit } from './rate-limit.ts';
 import { store } from './store.ts';
 
 import { LOG_LEVELS } from '@frontdesk/kit/contract';
@@ -38,6 +39,7 @@ export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.ya
   store,
   revocation,
   admin,
+  rateLimit,
   shutdownDelay: duration({
     default: '5s',
     max: '5m',
