@@ -20,6 +20,9 @@ process.env.OIDC_HARNESS_CLIENTS = JSON.stringify([
     token_endpoint_auth_method: 'client_secret_basic',
     redirect_uris: [`${gateway}/auth/callback`],
     post_logout_redirect_uris: [`${app}/`],
+    // A sign-out here ends the gateway's sessions from this sign-in too (docs/fleet.md "OpenID Connect Back-Channel Logout").
+    backchannel_logout_uri: `${gateway}/auth/backchannel-logout`,
+    backchannel_logout_session_required: true,
   },
   { client_id: DEV_SPA_CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: [`${app}/bearer.html`] },
 ]);

@@ -12,6 +12,8 @@ export interface GatewayContext {
   readonly principal: Principal;
   /** The gateway's logger with this request's id. */
   readonly log: Logger;
+  /** The connection's remote address: whose budget an anonymous caller spends (docs/fleet.md "Rate limits"). */
+  readonly clientAddress?: string | undefined;
   /** Aborts when `server.deadline` passes or the client disconnects: every subgraph fetch ends with it. */
   readonly signal?: AbortSignal;
 }

@@ -6,12 +6,14 @@
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
+import { rateLimitPlugin } from './apollo/rate-limit.ts';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { servicePrincipal } from './auth/principal.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
+import { createAuthThrottle } from './http/auth-throttle.ts';
 import { createBrowserFront } from './http/browser.ts';
 import { createHttpFront } from './http/front.ts';
 import { httpServerOptions, onClientError } from './http/timeouts.ts';
@@ -20,7 +22,12 @@ import { createIdentityMinter } from './identity/mint.ts';
 import { apolloLogger, loggerFor, type Logger } from './log.ts';
 import { startObservability } from './observability/index.ts';
 import type { OverloadListener } from './overload-events.ts';
+import { createAdminHandler } from './revocation/admin.ts';
+import { createRevocations } from './revocation/revocations.ts';
+import type { RateLimitEvent, RateLimitListener } from './rate-limit/events.ts';
+import { createRateLimiter } from './rate-limit/limiter.ts';
 import type { SessionStore } from './session/store.ts';
+import { connectSharedStore } from './store/redis.ts';
 import { createSubgraphGuards } from './subgraph/guard.ts';
 import { supergraphFromFile, supergraphSubgraphs } from './supergraph.ts';
 import { createFrontServer } from './tls/listener.ts';
@@ -38,6 +45,8 @@ export interface GatewayOptions {
   sessionStore?: SessionStore;
   /** Sheds, circuit breaker changes and shared fetches, as they happen (docs/overload.md), e.g. for metrics. */
   onOverloadEvent?: OverloadListener;
+  /** Rate limiting's refusals and decisions without the store (docs/fleet.md "Rate limits"), e.g. for metrics. */
+  onRateLimitEvent?: RateLimitListener;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -67,11 +76,19 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new StartupError('SUPERGRAPH_MISMATCH', `subgraphs: ${unknown.join(', ')} not in the supergraph (it has ${[...declared.keys()].join(', ')}); fix the name or recompose`);
   }
 
+  // The fleet's shared state (docs/fleet.md); undefined: every store stays in this process's memory.
+  const shared = config.store ? await connectSharedStore(config.store.redis, log) : undefined;
   const observability = await startObservability(config, log);
   const keySetHook = observability.onKeySetFetch ? { onKeySetFetch: observability.onKeySetFetch } : {};
-  const authenticator = observability.authenticator(
-    options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert }),
-  );
+  // The revocation list (docs/fleet.md "Revocation"): in memory here, in step with the fleet through `shared`.
+  const revocations = createRevocations(config, shared, log, { ...clock, onApplied: (entry) => observability.onRevocationApplied?.(entry.kind) });
+  observability.watchRevocationList(() => revocations.list.size);
+  await revocations.ready;
+  const inner = options.authenticator ?? createAuthenticator(config.auth, { log, ...clock, ...keySetHook, clientCertificate: config.listen.tls?.clientCert, ...(shared ? { shared } : {}) });
+  inner.enforceRevocations(revocations.list);
+  const authenticator = observability.authenticator(inner);
+  // On the metrics listener only (checkRevocation refuses admin.token without metrics.listen.port).
+  if (config.admin.token !== undefined) observability.mountAdmin(createAdminHandler(config.admin.token, revocations, log.child({ room: 'admin' })));
   const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
   const agents = createSubgraphAgents(config);
   const onOverloadEvent = bothListeners(options.onOverloadEvent, observability.onOverloadEvent);
@@ -98,13 +115,24 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       return observability.dataSource(source, { name, url: subgraphUrl });
     },
   });
-  const apollo = createApolloServer(config, gateway, log, [observability.requests.plugin]);
+  const onRateLimitEvent = bothListeners<RateLimitEvent>(options.onRateLimitEvent, observability.onRateLimitEvent);
+  const limiter = config.rateLimit ? createRateLimiter(config.rateLimit, { shared, log, onEvent: onRateLimitEvent }) : undefined;
+  const rateLimit = limiter && config.rateLimit ? [rateLimitPlugin(limiter, config.rateLimit.cost)] : [];
+  const authThrottle = limiter?.failedAuth ? createAuthThrottle(limiter.failedAuth, config.auth.apiKeys?.header) : undefined;
+  const apollo = createApolloServer(config, gateway, log, [observability.requests.plugin], rateLimit);
   await apollo.start();
 
   let draining = false;
-  const browser = createBrowserFront(config, { log, ...clock, ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}) });
+  const browser = createBrowserFront(config, {
+    log,
+    ...clock,
+    ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}),
+    ...(shared ? { shared } : {}),
+    revocations,
+    keyFor: (issuer) => authenticator.jwt.keySets.get(issuer)?.getKey,
+  });
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, ...browser }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, authThrottle, ...browser }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;
@@ -121,7 +149,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
   }).catch(async (error: unknown) => {
-    await Promise.all([apollo.stop(), agents.close(), observability.close()]);
+    revocations.close();
+    await Promise.all([apollo.stop(), agents.close(), observability.close(), shared?.close()]);
     stopWatching();
     authenticator.close();
     throw error;
@@ -153,6 +182,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         await apollo.stop();
         await agents.close();
         await observability.close();
+        revocations.close();
+        await shared?.close();
         stopWatching();
         authenticator.close();
       })();
@@ -161,8 +192,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   };
 }
 
-/** The embedder's overload listener and the metrics', either or both. */
-function bothListeners(a: OverloadListener | undefined, b: OverloadListener | undefined): OverloadListener | undefined {
+/** The embedder's listener and the metrics', either or both. */
+function bothListeners<E = Parameters<OverloadListener>[0]>(a: ((event: E) => void) | undefined, b: ((event: E) => void) | undefined): ((event: E) => void) | undefined {
   if (!a || !b) return a ?? b;
   return (event) => {
     a(event);

@@ -12,7 +12,17 @@ import { apolloLogger, type Logger } from '../log.ts';
 import { requestLimits } from './limits.ts';
 import { maskUnexpected, operationErrorsPlugin } from './operation-errors.ts';
 
-export function createApolloServer(config: GatewayConfig, gateway: ApolloGateway, log: Logger, plugins: ApolloServerPlugin<GatewayContext>[] = []): ApolloServer<GatewayContext> {
+/**
+ * `plugins` run after frontdesk's own; `beforeAuthorization` before the gateway's authorization check
+ * rewrites the document (the rate limit charges the operation as the client sent it).
+ */
+export function createApolloServer(
+  config: GatewayConfig,
+  gateway: ApolloGateway,
+  log: Logger,
+  plugins: ApolloServerPlugin<GatewayContext>[] = [],
+  beforeAuthorization: ApolloServerPlugin<GatewayContext>[] = [],
+): ApolloServer<GatewayContext> {
   const limits = requestLimits(config);
   return new ApolloServer<GatewayContext>({
     gateway,
@@ -32,6 +42,6 @@ export function createApolloServer(config: GatewayConfig, gateway: ApolloGateway
     formatError: config.production ? maskUnexpected : (formatted) => formatted,
     // The gateway's own @authenticated/@requiresScopes check removes denied fields before planning
     // (docs/authorization.md "Enforced at the gateway too").
-    plugins: [...limits.plugins, gatewayAuthorizationPlugin({ log }), operationErrorsPlugin(), ...plugins],
+    plugins: [...limits.plugins, ...beforeAuthorization, gatewayAuthorizationPlugin({ log }), operationErrorsPlugin(), ...plugins],
   });
 }

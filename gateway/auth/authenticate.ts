@@ -7,6 +7,8 @@
 import type { AuthConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { RevocationList } from '../revocation/list.ts';
+import type { SharedStore } from '../store/redis.ts';
 import { extractCredential } from './credential.ts';
 import { createJwtVerifier, type JwtVerifier } from './jwt.ts';
 import type { AuthenticationMethod, AuthRequest, Presented, PresentedRequest, Verified } from './method.ts';
@@ -17,6 +19,7 @@ import { mtlsMethod } from './methods/mtls.ts';
 import { sessionMethod } from './methods/session.ts';
 import { peerCertificateOf } from './peer-certificate.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
+import { refuseRevoked } from './revoked.ts';
 
 export type { AuthRequest } from './method.ts';
 
@@ -30,8 +33,10 @@ export interface Authenticator {
   readonly introspection: IntrospectionMethod | undefined;
   /** The API key method, when configured. */
   readonly apiKeys: ApiKeyMethod | undefined;
-  /** Stops what methods watch or poll (the API key file). */
+  /** Stops what methods watch or poll (the API key file, its Redis subscription). */
   close(): void;
+  /** From now on, refuses what this list revokes (server.ts hands it the fleet's list at boot). */
+  enforceRevocations(list: RevocationList): void;
 }
 
 export interface AuthenticatorOptions {
@@ -41,13 +46,20 @@ export interface AuthenticatorOptions {
   onKeySetFetch?: (issuer: string, ok: boolean) => void;
   /** `listen.tls.clientCert`: `required` refuses a request without a valid client certificate. */
   clientCertificate?: 'optional' | 'required';
+  /** Refuses what was revoked, after verification and caches (docs/fleet.md "Revocation"). */
+  revocations?: RevocationList;
+  /** The fleet's Redis (`store.redis`), for the stores that live there (`auth.apiKeys.store: redis`). */
+  shared?: SharedStore;
 }
 
 export function createAuthenticator(config: AuthConfig, options: AuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
+  let revocations = options.revocations;
   const jwt = createJwtVerifier(config.jwt, options);
   const stats = { verifications: 0, cacheHits: 0 };
-  const apiKeys = config.apiKeys ? apiKeyMethod(config.apiKeys, { log: options.log, now }) : undefined;
+  const apiKeys = config.apiKeys
+    ? apiKeyMethod(config.apiKeys, { log: options.log, now, maxEntries: config.cache.maxEntries, ...(options.shared ? { shared: options.shared } : {}) })
+    : undefined;
   const introspection = config.introspection[0]
     ? introspectionMethod(config.introspection[0], { log: options.log, now, maxEntries: config.cache.maxEntries, jwtIssuers: new Set(config.jwt.map((entry) => entry.issuer)) })
     : undefined;
@@ -71,6 +83,9 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
     introspection,
     apiKeys,
     close: () => apiKeys?.close(),
+    enforceRevocations(list) {
+      revocations = list;
+    },
     async authenticate(request) {
       const peer = peerCertificateOf(request.socket);
       const bearer = extractCredential(request.rawHeaders, request.search, config.maxTokenBytes);
@@ -89,11 +104,16 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
       if (found.size > 1) throw AuthError.invalidRequest(`credentials in ${[...found.keys()].join(' and ')}`, 'Send exactly one credential');
       const [chosen] = found.values();
       if (!chosen) {
-        if (certificate) return (await attributed(certificate.method, certificate.method.verify(certificate.presented.credential, presented))).principal;
+        if (certificate) {
+          const verified = await attributed(certificate.method, certificate.method.verify(certificate.presented.credential, presented));
+          refuseRevoked(revocations, verified, certificate.method.name, undefined);
+          return verified.principal;
+        }
         if (config.anonymous) return ANONYMOUS;
         throw AuthError.missing();
       }
       const verified = await attributed(chosen.method, chosen.method.verify(chosen.presented.credential, presented));
+      refuseRevoked(revocations, verified, chosen.method.name, chosen.presented.credential);
       checkBinding(verified, presented);
       // A certificate that is a credential of its own beside an unbound token is a second credential.
       if (certificate && verified.boundCertificate === undefined) {

@@ -14,7 +14,8 @@ const MAX_METADATA_BYTES = 65_536;
 export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, options: RemoteKeySetOptions): KeySet {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const now = options.now ?? Date.now;
-  const retryMs = Math.min(options.cooldownMs ?? 30_000, 5_000);
+  // A failed discovery is answered from memory as long as a failed first key set fetch (key-set.ts).
+  const retryMs = Math.min(options.minIntervalMs ?? 5_000, options.cooldownMs ?? 30_000);
   let inner: KeySet | undefined;
   let pending: Promise<KeySet> | undefined;
   let failedAt = Number.NEGATIVE_INFINITY;
@@ -50,6 +51,10 @@ export function createDiscoveredKeySet(issuer: string, discoveryUrl: string, opt
     getKey,
     refresh: async () => (await ready()).refresh(),
     current: () => inner?.current(),
+    get revision() {
+      return inner?.revision ?? 0;
+    },
+    holds: (revision) => inner?.holds(revision) ?? true,
   };
 }
 

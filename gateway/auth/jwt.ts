@@ -22,6 +22,12 @@ export interface VerifiedToken {
   expiresAtMs: number;
   /** RFC 8705 `cnf.x5t#S256`: the client certificate the token is bound to. */
   boundCertificate?: string;
+  /** The issuer's key set and its revision before verifying: a cached result stands while `keySet.holds(keyRevision)`. */
+  keySet: KeySet;
+  keyRevision: number;
+  /** `jti` and `iat` (ms), when present: what revocations compare (docs/fleet.md "Revocation"). */
+  tokenId?: string;
+  issuedAtMs?: number;
 }
 
 export interface JwtVerifier {
@@ -59,6 +65,9 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       const entry = typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss) : undefined;
       if (!entry) throw AuthError.invalidToken(`issuer ${JSON.stringify(unverified.iss)?.slice(0, 200)} is not configured`);
       const { config, keySet } = entry;
+      // Read before the key is looked up: a removal during this verification makes its cached result
+      // verify again, never stand.
+      const keyRevision = keySet.revision;
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keySet.getKey, {
@@ -89,7 +98,15 @@ export function createJwtVerifier(issuers: readonly JwtIssuerConfig[], options: 
       }
       const principal = principalFromClaims(payload as Record<string, unknown>, config);
       const boundCertificate = boundCertificateOf(payload.cnf);
-      return boundCertificate === undefined ? { principal, expiresAtMs: exp * 1000 } : { principal, expiresAtMs: exp * 1000, boundCertificate };
+      return {
+        principal,
+        expiresAtMs: exp * 1000,
+        keySet,
+        keyRevision,
+        ...(boundCertificate === undefined ? {} : { boundCertificate }),
+        ...(typeof payload.jti === 'string' ? { tokenId: payload.jti } : {}),
+        ...(typeof payload.iat === 'number' ? { issuedAtMs: payload.iat * 1000 } : {}),
+      };
     },
   };
 }
@@ -98,6 +115,8 @@ function keySetFor(config: JwtIssuerConfig, { log, now, onKeySetFetch }: JwtVeri
   const remote = {
     timeoutMs: config.jwksTimeoutMs,
     cooldownMs: config.jwksCooldownMs,
+    cooldownFetches: config.jwksCooldownFetches,
+    minIntervalMs: config.jwksMinIntervalMs,
     maxAgeMs: config.jwksMaxAgeMs,
     ...(now ? { now } : {}),
     onFetch: (event: { url: string; ok: boolean; error?: Error; keys?: number }) => {

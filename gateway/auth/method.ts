@@ -63,6 +63,9 @@ export interface Verified {
   readonly expiresAtMs: number;
   /** base64url SHA-256 of the DER certificate the credential is bound to, if any. */
   readonly boundCertificate?: string;
+  /** The credential's `jti` and `iat` (ms), when it has them: what revocations compare (docs/fleet.md). */
+  readonly tokenId?: string;
+  readonly issuedAtMs?: number;
 }
 
 export interface AuthenticationMethod<C = unknown> {

@@ -1,13 +1,14 @@
 /**
- * Verification results by token digest: bounded (LRU), never past the credential's own expiry, one
- * verification in flight per token shared by every request carrying it, and — for methods that ask
- * someone over the network — a short memory of refusals, so a flood of one bad token asks once.
+ * Verification results by token digest: bounded (LRU), never past the credential's own expiry nor past
+ * what it rests on (`holds`: a JWT's key still published), one verification in flight per token shared by
+ * every request carrying it, and — for methods that ask someone over the network — a short memory of
+ * refusals, so a flood of one bad token asks once.
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AuthError } from '../errors.ts';
 
-export interface VerificationCacheOptions {
+export interface VerificationCacheOptions<T = unknown> {
   /** Most entries (LRU); 0 turns caching and sharing off. */
   maxEntries: number;
   /** Longest reuse of a success, in ms; never past its `expiresAtMs`. */
@@ -15,6 +16,11 @@ export interface VerificationCacheOptions {
   /** How long a refusal (401, never a 503) is remembered, in ms. Default 0: not at all. */
   negativeTtlMs?: number;
   now: () => number;
+  /**
+   * Whether a cached success still stands, asked on every hit (keep it cheap: a promise only when it must
+   * wait). False: the entry is dropped and the token verified again. Default: always.
+   */
+  holds?: (verified: T) => boolean | Promise<boolean>;
 }
 
 export interface VerificationStats {
@@ -23,11 +29,11 @@ export interface VerificationStats {
 }
 
 export function createVerificationCache<T extends { expiresAtMs: number }>(
-  options: VerificationCacheOptions,
+  options: VerificationCacheOptions<T>,
   verify: (token: string) => Promise<T>,
   stats: VerificationStats = { verifications: 0, cacheHits: 0 },
 ): (token: string) => Promise<T> {
-  const { maxEntries, ttlMs, now } = options;
+  const { maxEntries, ttlMs, now, holds } = options;
   const negativeTtlMs = options.negativeTtlMs ?? 0;
   if (maxEntries === 0) {
     return (token) => {
@@ -46,8 +52,12 @@ export function createVerificationCache<T extends { expiresAtMs: number }>(
     const hit = hits.get(key);
     // Never past exp, whatever the cache TTL says.
     if (hit && hit.expiresAtMs > now()) {
-      stats.cacheHits++;
-      return hit;
+      const holding = holds ? holds(hit) : true;
+      if (holding === true || (holding !== false && (await holding))) {
+        stats.cacheHits++;
+        return hit;
+      }
+      if (hits.get(key) === hit) hits.delete(key);
     }
     const refused = refusals?.get(key);
     if (refused && refused.untilMs > now()) {

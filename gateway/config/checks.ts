@@ -27,7 +27,7 @@ export const checkForwardHeaders: Check = ({ forwardHeaders, identity }, problem
 
 export const checkSomeoneCanCall: Check = ({ auth }, problem) => {
   const someMethod = auth.jwt.length > 0 || auth.introspection.length > 0 || auth.apiKeys !== undefined || auth.mtls.identities.length > 0;
-  if (!auth.anonymous && !someMethod) problem('auth: anonymous is false but no auth.jwt issuer, auth.introspection server, auth.apiKeys file or auth.mtls identity is configured, so every request would be refused');
+  if (!auth.anonymous && !someMethod) problem('auth: anonymous is false but no auth.jwt issuer, auth.introspection server, auth.apiKeys store or auth.mtls identity is configured, so every request would be refused');
 };
 
 export const checkIssuersUnique: Check = ({ auth }, problem) => {
@@ -136,6 +136,17 @@ export const checkClientTimeouts: Check = ({ server }, problem) => {
   }
 };
 
+/** The admin endpoint lives on the metrics listener; revocations must outlive what they refuse (docs/fleet.md "Revocation"). */
+export const checkRevocation: Check = ({ admin, metrics, revocation, auth, sessions }, problem) => {
+  if (admin.token !== undefined && metrics.listen.port === undefined) {
+    problem('admin.token: the admin endpoint is served on the metrics listener; set metrics.listen.port (never the public port), or remove admin.token');
+  }
+  const longest = Math.max(0, ...auth.jwt.map((issuer) => issuer.maxLifetimeMs), sessions?.maxAgeMs ?? 0);
+  if (revocation.retentionMs !== undefined && revocation.retentionMs < longest) {
+    problem(`revocation.retention: ${revocation.retentionMs}ms is shorter than the longest credential lifetime accepted (${longest}ms, auth.jwt[].maxLifetime or sessions.maxAge): a revoked credential would be accepted again before it expires; raise it or leave it unset`);
+  }
+};
+
 export const CHECKS: readonly Check[] = [
   checkForwardHeaders,
   ...CREDENTIAL_CHECKS,
@@ -148,4 +159,5 @@ export const CHECKS: readonly Check[] = [
   checkIdentityKeyFiles,
   checkCors,
   checkSessions,
+  checkRevocation,
 ];

@@ -24,10 +24,13 @@ export const checkIntrospection: Check = ({ auth, production }, problem) => {
   });
 };
 
-export const checkApiKeys: Check = ({ auth, forwardHeaders }, problem) => {
+export const checkApiKeys: Check = ({ auth, forwardHeaders, store }, problem) => {
   if (!auth.apiKeys) return;
-  const { file, header } = auth.apiKeys;
-  if (!existsSync(file)) problem(`auth.apiKeys.file: ${file} does not exist; create it with \`npm run apikey -- create --file ${file} --name <name>\``);
+  const { header } = auth.apiKeys;
+  if (auth.apiKeys.store === 'file' && !existsSync(auth.apiKeys.file)) {
+    problem(`auth.apiKeys.file: ${auth.apiKeys.file} does not exist; create it with \`npm run apikey -- create --file ${auth.apiKeys.file} --name <name>\``);
+  }
+  if (auth.apiKeys.store === 'redis' && store === undefined) problem('auth.apiKeys.store: redis needs store.redis (docs/fleet.md); or use store: file with auth.apiKeys.file');
   if (header === 'authorization' || header === 'cookie' || header === 'proxy-authorization') problem(`auth.apiKeys.header: "${header}" carries other credentials; use x-api-key or another header of its own`);
   if (forwardHeaders.includes(header)) problem(`forwardHeaders: "${header}" is auth.apiKeys.header and is never forwarded; remove it`);
 };

@@ -30,6 +30,12 @@ export type LogLevel = GatewayConfig['logLevel'];
 export type LogFormat = GatewayConfig['logFormat'];
 export type MetricsConfig = GatewayConfig['metrics'];
 export type TracingConfig = GatewayConfig['tracing'];
+/** undefined: no shared store (state in memory). */
+export type RedisConfig = NonNullable<GatewayConfig['store']>['redis'];
+export type RevocationConfig = GatewayConfig['revocation'];
+/** undefined: rate limiting is off. */
+export type RateLimitConfig = NonNullable<GatewayConfig['rateLimit']>;
+export type RateLimitRule = RateLimitConfig['rules'][number];
 export type ListenTlsConfig = NonNullable<GatewayConfig['listen']['tls']>;
 export type SubgraphTlsConfig = NonNullable<SubgraphDefaults['tls']>;
 export type IntrospectionConfig = AuthConfig['introspection'][number];

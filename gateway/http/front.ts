@@ -17,6 +17,7 @@ import { AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { OverloadListener } from '../overload-events.ts';
 import { createAdmission } from './admission.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
 import type { Cors } from './cors.ts';
 import { requestIdOf } from './request-id.ts';
 import type { SessionFront } from './session-routes.ts';
@@ -39,6 +40,8 @@ export interface HttpFrontOptions {
   cors?: Cors | undefined;
   /** Cookie sessions (`/auth/*` and the session credential); undefined: off. */
   sessions?: SessionFront | undefined;
+  /** The failed-authentication throttle (`rateLimit.failedAuth`, ./auth-throttle.ts); undefined: off. */
+  authThrottle?: AuthThrottle | undefined;
 }
 
 const GRAPHQL_PATHS = new Set(['/graphql', '/']);
@@ -85,6 +88,9 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
 
   const handleOperation = async (req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string, requestLog: Logger): Promise<void> => {
     const signal = operationSignal(res, config.server.deadlineMs);
+    // A caller over its failed authentications is refused before any verification work.
+    const throttled = options.authThrottle?.throttled(req);
+    if (throttled) return refuseUnread(req, res, () => sendError(res, 'RATE_LIMITED', undefined, throttled));
     let principal: Principal;
     try {
       // A session cookie is one credential of the chain (gateway/auth/methods/session.ts), looked up only
@@ -94,6 +100,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
     } catch (error) {
       // The refusal's reason goes to the audit stream (gateway/observability/auth.ts), never to the client.
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);
+      await options.authThrottle?.failed(req, authError);
       const { status, headers, error: graphQLError } = authErrorResponse(authError, config.auth.realm);
       return refuseUnread(req, res, () => sendJson(res, status, { errors: [graphQLError.toJSON()] }, headers));
     }
@@ -105,7 +112,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
       if (body.length === 0 || body.length > batchedOperations) return sendError(res, 'BAD_REQUEST', `A batch holds 1 to ${batchedOperations} operations`);
     }
 
-    const context: GatewayContext = { requestId, principal, log: requestLog, signal };
+    const context: GatewayContext = { requestId, principal, log: requestLog, signal, clientAddress: req.socket.remoteAddress };
     options.onContext?.(req, context);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers: toHeaderMap(req), search: target.search, body },

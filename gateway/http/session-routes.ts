@@ -5,6 +5,7 @@
  *   GET  /auth/callback                               → 303 back to returnTo with the session cookie
  *   POST /auth/logout   (Origin + x-frontdesk-csrf)   → {"signedOut":true,"logoutUrl":…} (RP-initiated logout)
  *   GET  /auth/session                                → {"signedIn":…,"subject":…,"name":…,"endsAt":…}
+ *   POST /auth/backchannel-logout  (logout_token)     → 200, or 400 invalid_request (./backchannel-logout.ts)
  *
  * Every refusal is from the catalogue: a bad sign-in is 400 BAD_REQUEST (nobody is signed in), an
  * unreachable provider 503 AUTH_UNAVAILABLE, a refused cookie 401 UNAUTHENTICATED.
@@ -34,7 +35,12 @@ export interface SessionFront {
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
-export function createSessionFront(config: Pick<GatewayConfig, 'sessions' | 'cors' | 'auth'>, sessions: Sessions): SessionFront {
+export function createSessionFront(
+  config: Pick<GatewayConfig, 'sessions' | 'cors' | 'auth'>,
+  sessions: Sessions,
+  /** `POST /auth/backchannel-logout` (./backchannel-logout.ts); absent: that route is a 404. */
+  backchannelLogout?: (req: IncomingMessage, res: ServerResponse, log: Logger) => Promise<void>,
+): SessionFront {
   const settings = config.sessions;
   if (!settings) throw new TypeError('createSessionFront needs sessions configured');
   const cookie = settings.cookieName;
@@ -104,6 +110,7 @@ export function createSessionFront(config: Pick<GatewayConfig, 'sessions' | 'cor
         sendJson(res, 200, { signedOut: true, logoutUrl: logoutUrl?.href ?? null }, NO_STORE);
       },
     },
+    ...(backchannelLogout ? { '/auth/backchannel-logout': { method: 'POST' as const, handle: (req: IncomingMessage, res: ServerResponse, _search: string, log: Logger) => backchannelLogout(req, res, log) } } : {}),
     '/auth/session': {
       method: 'GET',
       async handle(req, res) {
@@ -128,7 +135,13 @@ export function createSessionFront(config: Pick<GatewayConfig, 'sessions' | 'cor
       const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
       if (!route) return sendError(res, 'NOT_FOUND');
       if (req.method !== route.method) return sendError(res, 'METHOD_NOT_ALLOWED', `Only ${route.method} is accepted`, { allow: route.method });
-      await route.handle(req, res, search, log);
+      try {
+        await route.handle(req, res, search, log);
+      } catch (error) {
+        // The session store failed (a shared store that is away, docs/fleet.md "Shared sessions"): retry later, never "signed out".
+        log.warn('session route failed: session store unavailable', { pathname, error: (error as Error).message });
+        if (!res.headersSent) sendError(res, 'AUTH_UNAVAILABLE', undefined, { 'retry-after': String(AUTH_RETRY_AFTER_SECONDS), ...NO_STORE });
+      }
     },
 
     credential(req, res) {

@@ -76,6 +76,7 @@ export function observeAuthenticator(inner: Authenticator, options: AuthObserver
     introspection: inner.introspection,
     apiKeys: inner.apiKeys,
     close: () => inner.close(),
+    enforceRevocations: (list) => inner.enforceRevocations(list),
     async authenticate(request) {
       if (!tracer) {
         const outcome = await decide(request);

@@ -4,6 +4,7 @@
  * costs nothing on the request path: without `metrics.listen.port` no registry exists and no counter is
  * touched; without `tracing.otlp.endpoint` no SDK is registered and no span is made.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { GatewayConfig } from '../config/types.ts';
@@ -11,6 +12,8 @@ import type { GatewayContext } from '../context.ts';
 import type { IdentityMinter } from '../identity/mint.ts';
 import type { Logger } from '../log.ts';
 import type { OverloadListener } from '../overload-events.ts';
+import { FAILED_AUTH_RULES } from '../config/table/rate-limit.ts';
+import type { RateLimitListener } from '../rate-limit/events.ts';
 import { observeAuthenticator } from './auth.ts';
 import { startMetricsListener } from './metrics-listener.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
@@ -26,11 +29,19 @@ export interface Observability {
   readonly onKeySetFetch: ((issuer: string, ok: boolean) => void) | undefined;
   /** The overload protection's events (sheds, breaker states, shared fetches), when metrics are on. */
   readonly onOverloadEvent: OverloadListener | undefined;
+  /** Rate limiting's events (refusals by rule, decisions without the store), when metrics are on. */
+  readonly onRateLimitEvent: RateLimitListener | undefined;
   /** The data source's hook that writes the active trace context into a subgraph request, when tracing is on. */
   readonly traceHeaders: ((headers: Record<string, string>) => void) | undefined;
   authenticator(inner: Authenticator): Authenticator;
   minter(inner: IdentityMinter): IdentityMinter;
   dataSource(inner: GraphQLDataSource<GatewayContext>, subgraph: { name: string; url: string }): GraphQLDataSource<GatewayContext>;
+  /** A revocation applied to this instance's list, when metrics are on. */
+  readonly onRevocationApplied: ((kind: string) => void) | undefined;
+  /** Reads the revocation list's size at scrape time (when metrics are on). */
+  watchRevocationList(size: () => number): void;
+  /** Serves `/admin/*` on the metrics listener; false when there is no listener. */
+  mountAdmin(handler: (req: IncomingMessage, res: ServerResponse) => void): boolean;
   /** Stops the metrics listener and flushes the buffered spans. */
   close(): Promise<void>;
 }
@@ -47,6 +58,7 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
       : createMetrics({
           issuers: config.auth.jwt.map((issuer) => issuer.issuer),
           authStats: { get verifications() { return authStats?.verifications ?? 0; }, get cacheHits() { return authStats?.cacheHits ?? 0; } },
+          rateLimitRules: config.rateLimit ? [...config.rateLimit.rules.map((rule) => rule.name), ...Object.values(FAILED_AUTH_RULES)] : [],
         });
   let listener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
   try {
@@ -63,12 +75,19 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
     metricsUrl: listener?.url,
     onKeySetFetch: metrics ? (issuer, ok) => metrics.keySetFetch(issuer, ok) : undefined,
     onOverloadEvent: metrics ? (event) => metrics.overload(event) : undefined,
+    onRateLimitEvent: metrics ? (event) => metrics.rateLimit(event) : undefined,
     traceHeaders: tracer ? injectTraceContext : undefined,
     authenticator(inner) {
       authStats = inner.stats;
       return observeAuthenticator(inner, { log, maxTokenBytes: config.auth.maxTokenBytes, ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) });
     },
     minter: (inner) => (metrics ? observeMinter(inner, metrics) : inner),
+    onRevocationApplied: metrics ? (kind) => metrics.revocationApplied(kind) : undefined,
+    watchRevocationList: (size) => metrics?.watchRevocationList(size),
+    mountAdmin(handler) {
+      listener?.mountAdmin(handler);
+      return listener !== undefined;
+    },
     dataSource: (inner, subgraph) => (metrics || tracer ? observeDataSource(inner, subgraph, { ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) }) : inner),
     async close() {
       await listener?.close();

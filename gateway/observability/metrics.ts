@@ -10,6 +10,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState, OverloadEvent } from '../overload-events.ts';
+import type { RateLimitEvent } from '../rate-limit/events.ts';
 
 export type RequestOutcome = 'ok' | 'partial' | 'refused' | 'rejected' | 'unavailable' | 'error';
 export type AuthResult = 'accepted' | 'anonymous' | 'missing' | 'invalid' | 'expired' | 'unavailable';
@@ -29,6 +30,12 @@ export interface GatewayMetrics {
   subgraphFetch(subgraph: string, result: SubgraphResult, seconds: number): void;
   /** What the overload protection reports (gateway/overload-events.ts): sheds, breaker states, shared fetches. */
   overload(event: OverloadEvent): void;
+  /** A revocation added to or changed in this instance's list (docs/fleet.md "Revocation"). */
+  revocationApplied(kind: string): void;
+  /** Where the revocation list's size is read at scrape time. */
+  watchRevocationList(size: () => number): void;
+  /** What rate limiting reports (gateway/rate-limit/events.ts): refusals by rule, decisions without the store. */
+  rateLimit(event: RateLimitEvent): void;
 }
 
 export interface MetricsOptions {
@@ -36,6 +43,8 @@ export interface MetricsOptions {
   issuers: readonly string[];
   /** Read at scrape time: the authenticator's cache counters (no work on the request path). */
   authStats?: { readonly verifications: number; readonly cacheHits: number };
+  /** The rate limit's rule names (configured rules and the failed-authentication throttle), shown at zero from the start. */
+  rateLimitRules?: readonly string[];
 }
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
@@ -123,7 +132,36 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     labelNames: ['subgraph'] as const,
     registers,
   });
+  const revocations = new Counter({
+    name: 'frontdesk_revocations_applied_total',
+    help: "Revocations added to this instance's list (from the admin endpoint, a back-channel logout, the fleet's channel or persisted list), by kind (sub, jti, api-key, sid)",
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  let revocationListSize: (() => number) | undefined;
+  new Gauge({
+    name: 'frontdesk_revocation_list_entries',
+    help: "Live entries in this instance's revocation list",
+    registers,
+    collect() {
+      this.set(revocationListSize?.() ?? 0);
+    },
+  });
+  const rateLimited = new Counter({
+    name: 'frontdesk_rate_limited_total',
+    help: 'Requests refused 429 RATE_LIMITED, by rule: a configured rule, failed-auth-address or failed-auth-api-key (the failed-authentication throttle)',
+    labelNames: ['rule'] as const,
+    registers,
+  });
+  const storeUnavailable = new Counter({
+    name: 'frontdesk_rate_limit_store_unavailable_total',
+    help: 'Rate-limit decisions taken while the store (Redis) could not answer, by check (operation, failed auth) and decision (open: let through, closed: refused 503)',
+    labelNames: ['check', 'decision'] as const,
+    registers,
+  });
+  for (const rule of options.rateLimitRules ?? []) rateLimited.inc({ rule }, 0);
   // Known label sets start at zero, so a dashboard's rate() sees the first failure.
+  for (const kind of ['sub', 'jti', 'api-key', 'sid']) revocations.inc({ kind }, 0);
   for (const reason of ['queue full', 'queue timeout']) shed.inc({ reason }, 0);
   for (const result of ['hit', 'miss']) cacheLookups.inc({ result }, 0);
 
@@ -148,10 +186,20 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     subgraphFetch(subgraph, result, seconds) {
       subgraphDuration.observe({ subgraph, result }, seconds);
     },
+    revocationApplied(kind) {
+      revocations.inc({ kind });
+    },
+    watchRevocationList(size) {
+      revocationListSize = size;
+    },
     overload(event) {
       if (event.type === 'shed') shed.inc({ reason: event.reason });
       else if (event.type === 'fetch shared') shared.inc({ subgraph: event.subgraph });
       else for (const state of BREAKER_STATES) breaker.set({ subgraph: event.subgraph, state }, state === event.state ? 1 : 0);
+    },
+    rateLimit(event) {
+      if (event.type === 'limited') rateLimited.inc({ rule: event.rule });
+      else storeUnavailable.inc({ check: event.check, decision: event.decision });
     },
   };
 }

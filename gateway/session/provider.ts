@@ -27,6 +27,8 @@ export interface ProviderTokens {
   /** From the ID token (code exchange only). */
   subject: string | undefined;
   name: string | undefined;
+  /** The provider's session (`sid`, OpenID Connect Back-Channel Logout 1.0 §2.4), when the ID token names one. */
+  sid?: string | undefined;
 }
 
 export interface LoginChecks {
@@ -85,7 +87,8 @@ export function createSessionProvider(config: SessionsConfig): SessionProvider {
         );
         const claims = tokens.claims();
         const name = claims?.preferred_username ?? claims?.name;
-        return { ...tokensOf(tokens), subject: claims?.sub, name: typeof name === 'string' ? name.slice(0, 256) : undefined };
+        const sid = typeof claims?.sid === 'string' && claims.sid.length > 0 && claims.sid.length <= 512 ? claims.sid : undefined;
+        return { ...tokensOf(tokens), subject: claims?.sub, name: typeof name === 'string' ? name.slice(0, 256) : undefined, sid };
       } catch (error) {
         throw classify(error);
       }

@@ -11,6 +11,7 @@ import type { SessionsConfig } from '../config/types.ts';
 import { AuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { ProviderRefusedError, ProviderUnavailableError, type ProviderTokens, type SessionProvider } from './provider.ts';
+import { lockedRefresh, type RefreshLock } from './refresh-lock.ts';
 import type { PendingLoginStore, SessionRecord, SessionStore } from './store.ts';
 
 /** Why a sign-in did not complete; the client sees a catalogue error, the log sees the reason. */
@@ -44,6 +45,10 @@ export interface SessionsOptions {
   pending: PendingLoginStore;
   log: Logger;
   now?: () => number;
+  /** Why a session is revoked (its sid, or its subject since before it started), or undefined (docs/fleet.md "Revocation"). */
+  revoked?: (session: SessionRecord) => string | undefined;
+  /** With a shared store: one refresh per session across the fleet (./refresh-lock.ts). */
+  refreshLock?: RefreshLock;
 }
 
 /** After a refresh failed because the provider was unreachable, the next attempt waits this long. */
@@ -137,6 +142,7 @@ export function createSessions(options: SessionsOptions): Sessions {
         idToken: tokens.idToken,
         subject: tokens.subject,
         name: tokens.name,
+        sid: tokens.sid,
         createdAt,
         endsAt: createdAt + config.maxAgeMs,
       });
@@ -151,10 +157,17 @@ export function createSessions(options: SessionsOptions): Sessions {
         if (record) await store.delete(key);
         throw AuthError.sessionEnded('no live session for this cookie');
       }
+      const revoked = options.revoked?.(record);
+      if (revoked !== undefined) {
+        await store.delete(key);
+        log.info('session ended: revoked', { session: key.slice(0, 8), kind: revoked });
+        throw AuthError.sessionEnded(`session revoked (${revoked})`);
+      }
       if (now() >= record.refreshAt) {
         let flight = refreshing.get(key);
         if (!flight) {
-          flight = refresh(key, record).finally(() => refreshing.delete(key));
+          const { refreshLock } = options;
+          flight = (refreshLock ? lockedRefresh(key, record, { lock: refreshLock, store, refresh, now, holdMs: config.timeoutMs * 2 }) : refresh(key, record)).finally(() => refreshing.delete(key));
           refreshing.set(key, flight);
         }
         record = await flight;
@@ -166,7 +179,7 @@ export function createSessions(options: SessionsOptions): Sessions {
 
     async describe(sessionId) {
       const record = await store.get(storeKey(sessionId));
-      if (!record || record.endsAt <= now()) return undefined;
+      if (!record || record.endsAt <= now() || options.revoked?.(record) !== undefined) return undefined;
       return { subject: record.subject, name: record.name, endsAt: record.endsAt };
     },
 

@@ -19,6 +19,8 @@ export interface SessionRecord {
   /** The ID token's `sub`, and a display name when the provider gave one. */
   readonly subject: string;
   readonly name: string | undefined;
+  /** The provider's session id (ID token `sid`): a back-channel logout names it (docs/fleet.md "Revocation"). */
+  readonly sid?: string | undefined;
   /** Sign-in time and the absolute end (`sessions.maxAge`), ms since the epoch. */
   readonly createdAt: number;
   readonly endsAt: number;

@@ -26,6 +26,7 @@ export {
   readHeader,
 } from './identity.ts';
 export { createMemoryReplayStore, type MemoryReplayStoreOptions, type ReplayStore, type ReplayStoreFull, type ReplayVerdict } from './replay.ts';
+export { createRedisReplayStore, type RedisReplayClient, type RedisReplayStoreOptions } from './redis-replay.ts';
 export { createContextFactory, isSdlOnlyQuery, type SubgraphContext, type SubgraphContextOptions, type ContextRequest } from './context.ts';
 export { createSubgraphHandler, type SubgraphHandlerOptions } from './http.ts';
 export { answerClientError } from './node-http.ts';

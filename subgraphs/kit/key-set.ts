@@ -6,22 +6,38 @@
  * every verification, its cooldown restarts only on a successful fetch (so a down provider is asked again
  * on every unknown `kid`), and it reads a response of any size. Here:
  * - one fetch in flight at a time, shared by every waiting request (single flight);
- * - an unknown `kid` causes at most one fetch per `cooldownMs`, counted from the last attempt, success
- *   or failure, so a flood of random `kid`s cannot make us hammer the provider;
+ * - an unknown `kid` causes a fetch only when the last attempt (any cause, success or failure) is at least
+ *   `minIntervalMs` old, and at most `cooldownFetches` times in any `cooldownMs` (a sliding window), so a key
+ *   rotated in right after a fetch is found within `minIntervalMs` of its first use, while a flood of
+ *   random `kid`s costs the provider at most `cooldownFetches` fetches per `cooldownMs`;
  * - a request with an unknown `kid` that arrives while a fetch is in flight waits for that fetch
  *   (unless the provider's last answer was a failure: then it fails fast);
  * - keys older than `maxAgeMs` are refreshed before use, so a key the provider removed stops verifying
  *   within `maxAgeMs`; while the provider is down, the stale keys keep verifying (stale-while-error);
+ * - a fetch that removes or changes a key bumps `revision`: a verification cached at an older revision no
+ *   longer stands (`holds`, used by gateway/auth/verification-cache.ts), and `holds` refreshes keys older
+ *   than `maxAgeMs` first, so while the provider answers a cached verification cannot outlive its key by
+ *   more than `maxAgeMs`;
  * - responses are bounded while they stream (`maxBytes`, bounded-read.ts) and time-limited (`timeoutMs`).
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { readBoundedText } from './bounded-read.ts';
+import { fetchKeySet } from './key-set-fetch.ts';
 
 export interface RemoteKeySetOptions {
   /** Fetch timeout in milliseconds. Default is 5000 (5 seconds). */
   timeoutMs?: number;
-  /** Minimum time between two fetches caused by an unknown `kid`, in milliseconds. Default is 30000. */
+  /**
+   * Window in which at most `cooldownFetches` fetches are caused by unknown `kid`s, in milliseconds. Default
+   * is 30000 (30 seconds).
+   */
   cooldownMs?: number;
+  /** Most fetches caused by unknown `kid`s in any `cooldownMs`. Default is 2. */
+  cooldownFetches?: number;
+  /**
+   * Least age of the last fetch attempt before an unknown `kid` may cause another, in milliseconds; capped at
+   * `cooldownMs`. Also how long a failed first fetch is answered from memory. Default is 5000 (5 seconds).
+   */
+  minIntervalMs?: number;
   /**
    * Age after which keys are fetched again before use, in milliseconds: a removed key stops verifying
    * within it. Default is 300000 (5 minutes).
@@ -51,6 +67,13 @@ export interface KeySet {
   refresh(): Promise<void>;
   /** The currently cached set, if any. */
   current(): JSONWebKeySet | undefined;
+  /** How many fetches so far removed or changed a key. Read it before verifying, to cache the result. */
+  readonly revision: number;
+  /**
+   * Whether a verification made at `revision` still stands: false once a fetch removed or changed a key.
+   * Keys older than `maxAgeMs` are refreshed first (a promise, then); otherwise it answers at once.
+   */
+  holds(revision: number): boolean | Promise<boolean>;
 }
 
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
@@ -58,28 +81,40 @@ type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 /** A static key set, e.g. read from a file at boot. */
 export function createStaticKeySet(jwks: JSONWebKeySet): KeySet {
   const local = createLocalJWKSet(jwks);
-  return { getKey: local, refresh: async () => {}, current: () => local.jwks() };
+  return { getKey: local, refresh: async () => {}, current: () => local.jwks(), revision: 0, holds: () => true };
 }
 
 export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}): KeySet {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const cooldownMs = options.cooldownMs ?? 30_000;
+  const cooldownFetches = options.cooldownFetches ?? 2;
+  const minIntervalMs = Math.min(options.minIntervalMs ?? 5_000, cooldownMs);
   const maxAgeMs = options.maxAgeMs ?? 300_000;
   const maxBytes = options.maxBytes ?? 262_144;
   const now = options.now ?? Date.now;
+  if (!Number.isInteger(cooldownFetches) || cooldownFetches < 1) throw new TypeError('"cooldownFetches" must be a whole number of at least 1');
 
   let local: LocalKeySet | undefined;
+  let identities: ReadonlySet<string> = new Set(); // keyIdentity of each key in `local`
+  let revision = 0; // fetches that removed or changed a key
   let fetchedAt = Number.NEGATIVE_INFINITY; // last successful fetch
   let attemptedAt = Number.NEGATIVE_INFINITY; // last attempt, success or not
   let lastAttemptFailed = false;
   let pending: Promise<void> | undefined;
+  const unknownKidFetches: number[] = []; // when the last `cooldownFetches` fetches for an unknown kid started
 
   const refresh = (): Promise<void> => {
     pending ??= (async () => {
       attemptedAt = now();
       try {
         const jwks = await fetchKeySet(url, timeoutMs, maxBytes);
-        local = createLocalJWKSet(jwks);
+        const next = createLocalJWKSet(jwks);
+        const nextIdentities = new Set(jwks.keys.map(keyIdentity));
+        // `local` and `revision` change together, with no await between: a stamp read before a verification
+        // is never newer than the keys it used.
+        if ([...identities].some((identity) => !nextIdentities.has(identity))) revision++;
+        identities = nextIdentities;
+        local = next;
         fetchedAt = now();
         lastAttemptFailed = false;
         options.onFetch?.({ url: url.href, ok: true, keys: jwks.keys.length });
@@ -98,25 +133,41 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
   const unavailable = (cause?: unknown) =>
     new KeySetUnavailableError(`key set ${url.href} is unavailable`, { cause });
 
+  /**
+   * Past maxAgeMs, the refresh to wait for (single flight), so a key the provider removed stops verifying
+   * within maxAgeMs. While the provider is failing, none: the stale keys answer and the refresh runs behind
+   * the request (stale-while-error), so an outage of the provider is not an outage of the gateway.
+   */
+  const freshen = (): Promise<void> | undefined => {
+    if (now() - fetchedAt <= maxAgeMs) return undefined;
+    const providerFailing = lastAttemptFailed;
+    const refreshing = pending ?? (now() - attemptedAt > Math.min(cooldownMs, maxAgeMs) ? refresh() : undefined);
+    const settled = refreshing?.catch(() => {});
+    return providerFailing ? undefined : settled;
+  };
+
+  /** Whether an unknown kid may cause a fetch now (minIntervalMs, then the sliding window); counts it if so. */
+  const mayFetchForUnknownKid = (): boolean => {
+    const at = now();
+    if (at - attemptedAt < minIntervalMs) return false;
+    if (unknownKidFetches.length >= cooldownFetches && at - (unknownKidFetches[0] as number) < cooldownMs) return false;
+    unknownKidFetches.push(at);
+    if (unknownKidFetches.length > cooldownFetches) unknownKidFetches.shift();
+    return true;
+  };
+
   const getKey: JWTVerifyGetKey = async (header, token) => {
     if (!local) {
       // Cold: nothing to verify with. Fail fast while the last attempt is recent and failed.
-      if (lastAttemptFailed && now() - attemptedAt < Math.min(cooldownMs, 5_000)) throw unavailable();
+      if (lastAttemptFailed && now() - attemptedAt < minIntervalMs) throw unavailable();
       try {
         await refresh();
       } catch (cause) {
         throw unavailable(cause);
       }
-    } else if (now() - fetchedAt > maxAgeMs) {
-      // Stale. While the provider answers, wait for the (single-flight) refresh, so a key it removed stops
-      // verifying within maxAgeMs. While it is failing, serve the keys we have and refresh behind the
-      // request (stale-while-error): an outage of the provider is not an outage of the gateway.
-      const providerFailing = lastAttemptFailed;
-      const refreshing = pending ?? (now() - attemptedAt > Math.min(cooldownMs, maxAgeMs) ? refresh() : undefined);
-      if (refreshing) {
-        if (providerFailing) refreshing.catch(() => {});
-        else await refreshing.catch(() => {});
-      }
+    } else {
+      const refreshing = freshen();
+      if (refreshing) await refreshing;
     }
     try {
       return await (local as LocalKeySet)(header, token);
@@ -133,8 +184,9 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
         }
         return (local as LocalKeySet)(header, token);
       }
-      if (now() - attemptedAt < cooldownMs) {
-        // A recent attempt failed: we cannot tell whether the kid is new, so we are unavailable, not "invalid".
+      if (!mayFetchForUnknownKid()) {
+        // No fetch allowed yet and the last attempt failed: we cannot tell whether the kid is new, so we are
+        // unavailable, not "invalid".
         if (lastAttemptFailed) throw unavailable();
         throw error;
       }
@@ -147,43 +199,24 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions = {}):
     }
   };
 
-  return { getKey, refresh, current: () => local?.jwks() };
+  const holds = (stamp: number): boolean | Promise<boolean> => {
+    if (stamp !== revision) return false;
+    const refreshing = freshen();
+    return refreshing ? refreshing.then(() => stamp === revision) : true;
+  };
+
+  return {
+    getKey,
+    refresh,
+    current: () => local?.jwks(),
+    get revision() {
+      return revision;
+    },
+    holds,
+  };
 }
 
-async function fetchKeySet(url: URL, timeoutMs: number, maxBytes: number): Promise<JSONWebKeySet> {
-  const response = await fetch(url, {
-    redirect: 'manual', // a key set URL that redirects is a misconfiguration or an attack; never follow
-    headers: { accept: 'application/jwk-set+json, application/json' },
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    throw new Error(`key set fetch answered HTTP ${response.status}`);
-  }
-  const text = await readBoundedText(response.body, { maxBytes, declaredLength: response.headers.get('content-length'), what: 'key set response' });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new Error('key set response is not JSON');
-  }
-  if (!isKeySet(json)) throw new Error('key set response has no "keys" array of objects');
-  // An empty set is a broken provider, not a revocation of every key: keep the last good keys. So is a set
-  // none of whose members is a public signing key (RFC 7517 §4: `kty`; `use`, when present, is "sig").
-  if (json.keys.length === 0) throw new Error('key set response has no keys');
-  if (!json.keys.some(isSigningKey)) throw new Error('key set response has no usable signing key');
-  return json;
-}
-
-function isSigningKey(key: JSONWebKeySet['keys'][number]): boolean {
-  return typeof key.kty === 'string' && (key.use === undefined || key.use === 'sig') && !('d' in key);
-}
-
-function isKeySet(value: unknown): value is JSONWebKeySet {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Array.isArray((value as { keys?: unknown }).keys) &&
-    (value as { keys: unknown[] }).keys.every((key) => typeof key === 'object' && key !== null && !Array.isArray(key))
-  );
+/** A key's identity across fetches: every member, in a stable order, so a changed key counts as removed. */
+function keyIdentity(key: JSONWebKeySet['keys'][number]): string {
+  return JSON.stringify(Object.keys(key).sort().map((name) => [name, (key as Record<string, unknown>)[name]]));
 }

@@ -23,8 +23,8 @@ export interface ReplayStoreFull {
 export type ReplayVerdict = boolean | ReplayStoreFull;
 
 /**
- * Remembers seen `jti`s until they expire, to refuse replays. Implement it on Redis (e.g. `SET jti 1 NX
- * PXAT expiry`) for several replicas. The contract: never drop an entry before its expiry — a store with
+ * Remembers seen `jti`s until they expire, to refuse replays. For several replicas, the kit's Redis store
+ * (./redis-replay.ts) implements it with `SET jti 1 PXAT expiry NX`. The contract: never drop an entry before its expiry — a store with
  * a memory bound answers `{ full: true }` instead (Redis: `maxmemory-policy noeviction`, and an OOM error
  * answered as full). Throwing, or any other answer, refuses the request with 503 too.
  */

@@ -62,9 +62,25 @@ export interface Stack {
   /** The gateway's identity key file (a private JWK), for a second gateway signing as this one. */
   identityKeyFile: string;
   /** POSTs a GraphQL request to the gateway. */
-  query(body: unknown, options?: { token?: string; headers?: Record<string, string> }): Promise<HttpResult>;
+  query(body: unknown, options?: QueryOptions): Promise<HttpResult>;
+  /** Starts one more gateway with the same config on the same subgraphs (a fleet, e.g. sharing `store.redis`); closed with the stack. */
+  startPeer(): Promise<Peer>;
   /** Forgets what subgraphs received. */
   resetReceived(): void;
+  close(): Promise<void>;
+}
+
+export interface QueryOptions {
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** Another gateway of the stack's fleet: same config, same subgraphs, its own port and its own logs. */
+export interface Peer {
+  url: string;
+  gateway: RunningGateway;
+  logs: LogEntry[];
+  query(body: unknown, options?: QueryOptions): Promise<HttpResult>;
   close(): Promise<void>;
 }
 
@@ -142,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const authenticator = createAuthenticator(config.auth, { log, ...clock, clientCertificate: config.listen.tls?.clientCert });
   const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator, onOverloadEvent: (event) => void overloadEvents.push(event) });
   const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
+  const peers: RunningGateway[] = [];
   return {
       url: `${gateway.url}/graphql`,
       gateway,
@@ -153,27 +170,37 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       overloadEvents,
       identityIssuer,
       identityKeyFile: keyFile,
-      async query(body, queryOptions = {}) {
-        const headers: Record<string, string> = { 'content-type': 'application/json', ...queryOptions.headers };
-        if (queryOptions.token !== undefined) headers.authorization = `Bearer ${queryOptions.token}`;
-        const response = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
-        const text = await response.text();
-        let parsed: HttpResult['body'];
-        try {
-          parsed = JSON.parse(text) as HttpResult['body'];
-        } catch {
-          throw new Error(`gateway answered ${response.status} with a non-JSON body: ${text.slice(0, 200)}`);
-        }
-        return { status: response.status, headers: response.headers, body: parsed };
+      query: (body, queryOptions) => queryGateway(gateway.url, body, queryOptions),
+      async startPeer() {
+        const peerLogs: LogEntry[] = [];
+        const peerLog = createLogger({ level: 'debug', write: (line) => void peerLogs.push(JSON.parse(line) as LogEntry) });
+        const peer = await startGateway(config, { log: peerLog, ...clock, supergraphPollMs: 100 });
+        peers.push(peer);
+        return { url: `${peer.url}/graphql`, gateway: peer, logs: peerLogs, query: (body, queryOptions) => queryGateway(peer.url, body, queryOptions), close: () => peer.close() };
       },
       resetReceived() {
         for (const name of SUBGRAPH_NAMES) subgraphs[name].received.length = 0;
       },
       async close() {
-        await gateway.close();
+        await Promise.all([gateway.close(), ...peers.map((peer) => peer.close())]);
         await Promise.all(SUBGRAPH_NAMES.map((name) => subgraphs[name].close()));
       },
     };
+}
+
+/** POSTs a GraphQL request to the gateway at `base` (http://host:port). */
+async function queryGateway(base: string, body: unknown, queryOptions: QueryOptions = {}): Promise<HttpResult> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...queryOptions.headers };
+  if (queryOptions.token !== undefined) headers.authorization = `Bearer ${queryOptions.token}`;
+  const response = await fetch(`${base}/graphql`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await response.text();
+  let parsed: HttpResult['body'];
+  try {
+    parsed = JSON.parse(text) as HttpResult['body'];
+  } catch {
+    throw new Error(`gateway answered ${response.status} with a non-JSON body: ${text.slice(0, 200)}`);
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
 }
 
 /** Records each request a subgraph receives (headers, body, decoded identity token). */

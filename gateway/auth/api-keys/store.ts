@@ -59,7 +59,7 @@ export function parseKeyFile(text: string): ApiKeyFile {
   if (typeof raw !== 'object' || raw === null || !Array.isArray(raw.keys)) throw new Error('expected a mapping with a `keys` list');
   const seen = new Set<string>();
   const keys = raw.keys.map((entry: unknown, index) => {
-    const record = checkRecord(entry, `keys[${index}]`);
+    const record = checkApiKeyRecord(entry, `keys[${index}]`);
     if (seen.has(record.id)) throw new Error(`keys[${index}].id: ${record.id} is listed twice`);
     seen.add(record.id);
     return record;
@@ -67,7 +67,8 @@ export function parseKeyFile(text: string): ApiKeyFile {
   return { keys };
 }
 
-function checkRecord(entry: unknown, at: string): ApiKeyRecord {
+/** Checks one record (from the file or from Redis); throws an Error naming what is wrong at `at`. */
+export function checkApiKeyRecord(entry: unknown, at: string): ApiKeyRecord {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new Error(`${at}: expected a mapping`);
   const r = entry as Record<string, unknown>;
   const text = (name: string, max: number, optional = false): string | undefined => {

@@ -48,5 +48,11 @@ export function verifiedFromAnswer(text: string, config: IntrospectionConfig, no
 
   const principal = principalFromClaims({ ...a, exp: exp / 1000 }, config, 'introspection');
   const boundCertificate = boundCertificateOf(a.cnf);
-  return boundCertificate === undefined ? { principal, expiresAtMs: exp } : { principal, expiresAtMs: exp, boundCertificate };
+  return {
+    principal,
+    expiresAtMs: exp,
+    ...(boundCertificate === undefined ? {} : { boundCertificate }),
+    ...(typeof a.jti === 'string' ? { tokenId: a.jti } : {}),
+    ...(iat === undefined ? {} : { issuedAtMs: iat }),
+  };
 }

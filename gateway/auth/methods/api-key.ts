@@ -2,25 +2,25 @@
  * API keys (README "API keys"): `fd_<id>_<secret>` in `auth.apiKeys.header` (or as a Bearer token — the
  * `fd_` shape claims it, so a key sent there is never forwarded to an introspection endpoint). The record
  * is looked up by its public id, the secret's SHA-256 compared in constant time. Unknown, wrong, revoked
- * and expired keys get one answer after the same work (a hash and a compare against a stand-in when the
- * id is unknown), so a caller learns nothing about which. Never accepted in the URL.
+ * and expired keys get one answer after the same work (a lookup, a hash and a compare against a stand-in
+ * when the id is unknown), so a caller learns nothing about which; only a malformed key, whose shape its
+ * sender knows, skips the lookup. Never accepted in the URL.
  *
- * The store file is polled (fs.watchFile: editors and `npm run apikey` replace it by rename) and swapped
- * whole when it changes, so a revoked key is refused within a second. A file that no longer parses fails
- * closed: every API key is answered 503 until it is fixed, rather than serving revoked keys from memory.
+ * Where the records live is the lookup's business: the store file (../api-keys/file-lookup.ts) or the
+ * fleet's Redis (../api-keys/redis-lookup.ts). Either fails closed: a store that cannot answer is a 503.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { principalId } from '@frontdesk/kit/contract';
 import type { ApiKeysConfig } from '../../config/types.ts';
 import { AuthError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { API_KEY_LOOKALIKE, API_KEY_PATTERN, hashSecret, parseKeyFile, type ApiKeyRecord } from '../api-keys/store.ts';
+import type { SharedStore } from '../../store/redis.ts';
+import { fileApiKeyLookup, type ApiKeyLookup } from '../api-keys/file-lookup.ts';
+import { redisApiKeyLookup } from '../api-keys/redis-lookup.ts';
+import { API_KEY_LOOKALIKE, API_KEY_PATTERN, hashSecret, type ApiKeyRecord } from '../api-keys/store.ts';
 import type { AuthenticationMethod, PresentedRequest, Verified } from '../method.ts';
 import type { Principal } from '../principal.ts';
 
-/** How often the store file's mtime is checked, in ms: a revoked key is refused within about this. */
-const POLL_MS = 500;
 const INVALID = 'The API key is invalid';
 /** Compared against when the id is unknown, so that case costs what a wrong secret costs. */
 const STAND_IN = Buffer.alloc(32, 0xa5);
@@ -29,23 +29,25 @@ export interface ApiKeyMethod extends AuthenticationMethod<string> {
   close(): void;
 }
 
-export function apiKeyMethod(config: ApiKeysConfig, options: { log: Logger; now: () => number }): ApiKeyMethod {
-  const { header, file, principalNamespace } = config;
-  let byId: Map<string, ApiKeyRecord> | undefined;
-  const load = () => {
-    try {
-      byId = new Map(parseKeyFile(readFileSync(file, 'utf8')).keys.map((record) => [record.id, record]));
-      options.log.info('API key store loaded', { file, keys: byId.size });
-    } catch (error) {
-      byId = undefined;
-      options.log.error('API key store unreadable: every API key is refused with 503 until it is fixed', { file, error });
-    }
-  };
-  load();
-  const onChange = (current: { mtimeMs: number; size: number }, previous: { mtimeMs: number; size: number }) => {
-    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) load();
-  };
-  watchFile(file, { interval: POLL_MS, persistent: false }, onChange);
+export interface ApiKeyMethodOptions {
+  log: Logger;
+  now: () => number;
+  /** The fleet's Redis; required with `store: redis`. */
+  shared?: SharedStore;
+  /** Most ids the Redis lookup caches (`auth.cache.maxEntries`). */
+  maxEntries?: number;
+}
+
+function lookupFor(config: ApiKeysConfig, options: ApiKeyMethodOptions): ApiKeyLookup {
+  if (config.store === 'file') return fileApiKeyLookup(config.file, options.log);
+  // The config check refuses store: redis without store.redis; reaching here without it is a wiring bug.
+  if (!options.shared) throw new TypeError('auth.apiKeys.store: redis needs the shared store (store.redis)');
+  return redisApiKeyLookup(options.shared, { cacheTtlMs: config.cacheTtlMs, maxEntries: options.maxEntries ?? 10_000, log: options.log });
+}
+
+export function apiKeyMethod(config: ApiKeysConfig, options: ApiKeyMethodOptions): ApiKeyMethod {
+  const { header, principalNamespace } = config;
+  const lookup = lookupFor(config, options);
 
   const extract = (request: PresentedRequest) => {
     // A key in the URL ends up in access logs and browser history (like RFC 6750 §2.3's access_token).
@@ -68,11 +70,10 @@ export function apiKeyMethod(config: ApiKeysConfig, options: { log: Logger; now:
   return {
     name: 'api_key',
     extract,
-    close: () => unwatchFile(file, onChange),
+    close: () => lookup.close(),
     async verify(key): Promise<Verified> {
-      if (!byId) throw AuthError.unavailable('API key store unreadable');
       const match = API_KEY_PATTERN.exec(key);
-      const record = match ? byId.get(match[1] as string) : undefined;
+      const record = await lookup.find(match?.[1]);
       // The same work whatever is wrong: one hash, and a compare per stored secret (a stand-in if unknown).
       const presented = Buffer.from(hashSecret(match?.[2] ?? key), 'hex');
       const now = options.now();

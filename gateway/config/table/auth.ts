@@ -47,11 +47,21 @@ const issuer = section(
       doc: 'namespace of this issuer\'s principal ids (`jwt:<namespace>:<sub>`, docs/identity-token.md); issuers given the same one share an account space',
     }),
     jwksTimeout: duration({ default: '5s', min: '1ms', max: '1m', doc: 'key set / discovery fetch timeout' }),
-    jwksCooldown: duration({ default: '30s', doc: 'least time between two fetches caused by an unknown `kid`' }),
+    jwksCooldown: duration({ default: '30s', doc: 'window in which unknown `kid`s cause at most `jwksCooldownFetches` key set fetches (sliding)' }),
+    jwksCooldownFetches: integer({
+      default: 2,
+      min: 1,
+      max: 10,
+      doc: 'most key set fetches caused by unknown `kid`s in any `jwksCooldown`: what a flood of random `kid`s can cost the issuer',
+    }),
+    jwksMinInterval: duration({
+      default: '5s',
+      doc: 'least age of the last key set fetch before an unknown `kid` may cause another (capped at `jwksCooldown`): a key rotated in just after a fetch verifies within it',
+    }),
     jwksMaxAge: duration({
       default: '5m',
       max: '24h',
-      doc: 'key set age after which it is fetched again before use: a key removed by the issuer stops verifying within this time (while the issuer is down, the stale keys keep verifying)',
+      doc: 'key set age after which it is fetched again before use, even by a cached verification: a key removed by the issuer stops verifying, and the verifications it produced stop standing, within this time (while the issuer is down, the stale keys keep verifying)',
     }),
   },
   ({ jwks, principalNamespace, ...read }, context) => ({ ...read, principalNamespace: principalNamespace ?? read.issuer, jwks: keySetSource(read.issuer, jwks, context) }),

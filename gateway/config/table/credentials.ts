@@ -52,10 +52,21 @@ export const introspection = list(introspectionIssuer, {
   doc: 'authorization servers whose opaque (non-JWS) bearer tokens are introspected; at most one (an opaque token names no issuer)',
 });
 
+export const API_KEY_STORES = ['file', 'redis'] as const;
+
 export const apiKeys = optionalSection(
-  'API keys `fd_<id>_<secret>` (README "API keys"); `npm run apikey` manages the file.',
+  'API keys `fd_<id>_<secret>` (README "API keys"); `npm run apikey` manages the store.',
   {
-    file: path({ defaultText: 'off', doc: 'the key store (YAML, hashes only); reloaded within a second of a change' }),
+    store: oneOf(API_KEY_STORES, {
+      default: 'file',
+      doc: 'where the key records live: `file` (`auth.apiKeys.file`, one instance) or `redis` (`store.redis`, shared by the fleet: docs/fleet.md "Shared API keys")',
+    }),
+    file: path({ defaultText: 'off', doc: 'the key store with `store: file` (YAML, hashes only); reloaded within a second of a change' }),
+    cacheTtl: duration({
+      default: '1s',
+      max: '1m',
+      doc: 'with `store: redis`, longest reuse of a looked-up record; a change by `npm run apikey` drops it on every instance at once (pub/sub), so this bounds staleness only when that message is lost',
+    }),
     header: string({
       default: 'x-api-key',
       lowerCase: true,
@@ -65,7 +76,14 @@ export const apiKeys = optionalSection(
     }),
     principalNamespace: namespace('`local`', 'api_key'),
   },
-  ({ file, header, principalNamespace }) => (file === undefined ? undefined : { file, header, principalNamespace: principalNamespace ?? 'local' }),
+  ({ store, file, cacheTtlMs, header, principalNamespace }, { key, problem }) => {
+    const common = { header, principalNamespace: principalNamespace ?? 'local' };
+    if (store === 'redis') {
+      if (file !== undefined) problem(`${key}.file: the records live in Redis with store: redis; remove file (move its keys with \`npm run apikey -- --config <gateway.yaml> import ${file}\`)`);
+      return { store, cacheTtlMs, ...common };
+    }
+    return file === undefined ? undefined : { store, file, ...common };
+  },
 );
 
 const certificateMatch = section(

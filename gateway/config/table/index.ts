@@ -11,6 +11,9 @@ import { identity } from './identity.ts';
 import { limits } from './limits.ts';
 import { metrics, tracing } from './observability.ts';
 import { forwardHeaders, listen, server, subgraphDefaults, subgraphs, supergraph } from './network.ts';
+import { admin, revocation } from './revocation.ts';
+import { rateLimit } from './rate-limit.ts';
+import { store } from './store.ts';
 
 import { LOG_LEVELS } from '@frontdesk/kit/contract';
 export { LOG_LEVELS };
@@ -33,6 +36,10 @@ export const CONFIG_TABLE = section('frontdesk gateway configuration (gateway.ya
   logFormat: oneOf(LOG_FORMATS, { default: 'json', doc: '`json`: one object per line (pino); `pretty`: coloured lines for development (needs the `pino-pretty` dev dependency)' }),
   metrics,
   tracing,
+  store,
+  revocation,
+  admin,
+  rateLimit,
   shutdownDelay: duration({
     default: '5s',
     max: '5m',

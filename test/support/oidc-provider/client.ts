@@ -95,6 +95,10 @@ export interface PeopleClient {
   token_endpoint_auth_method: 'client_secret_basic' | 'none';
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2: where the provider posts logout tokens. */
+  backchannel_logout_uri?: string;
+  /** With it, ID tokens and logout tokens carry `sid`. */
+  backchannel_logout_session_required?: boolean;
 }
 
 export interface OidcProviderProcess {

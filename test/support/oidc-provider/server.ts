@@ -232,6 +232,10 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
           ctx.body = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>You are signed out</h1></body></html>';
         },
       },
+      // OpenID Connect Back-Channel Logout 1.0: a client registered with backchannel_logout_uri gets a
+      // logout token when the person signs out here (and `sid` in its ID tokens with
+      // backchannel_logout_session_required).
+      backchannelLogout: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -264,6 +268,9 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
       const demo = DEMO_CLIENTS[token.clientId as keyof typeof DEMO_CLIENTS];
       return demo ? { roles: [...demo.roles], org_id: demo.orgId } : undefined;
     },
+    // Outgoing requests (back-channel logout tokens) go to relying parties on loopback, which the
+    // provider's SSRF guard (a dispatcher refusing special-use addresses) would refuse: not here.
+    fetch: (url: string, { dispatcher: _guard, ...options }: RequestInit & { dispatcher?: unknown }) => globalThis.fetch(url, options),
     // Explicit TTLs: the defaults are functions that log "you SHOULD change" notices.
     ttl: {
       AccessToken: () => accessTokenTTLSeconds,
@@ -277,6 +284,7 @@ function createProvider(issuer: string, keys: JWK[]): Provider {
     },
   });
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
+  provider.on('backchannel.error', (_ctx, err) => console.error('oidc-provider backchannel.error:', err));
   provider.on('grant.success', (ctx) => {
     const type = ctx.oidc.params?.grant_type;
     if (type === 'refresh_token' || type === 'authorization_code') countGrant(type, ctx);

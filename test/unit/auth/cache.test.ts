@@ -1,7 +1,7 @@
 /**
  * The verified-token cache (README "Decisions": "Verification results may be cached, bounded in size and never past
  * the token's expiry"): a repeated token costs no signature verification, concurrent identical tokens
- * share one, and a cached result is never used past exp. Counted with `authenticator.stats`, not timed.
+ * share one, and a cached result is never used past exp, nor once `holds` says it no longer stands. Counted with `authenticator.stats`, not timed.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, type Authenticator, type AuthRequest } from '../../../gateway/auth/authenticate.ts';
+import { createVerificationCache } from '../../../gateway/auth/verification-cache.ts';
 import { parseConfig } from '../../../gateway/config/load.ts';
 import type { AuthConfig } from '../../../gateway/config/types.ts';
 import { AuthError } from '../../../gateway/errors.ts';
@@ -204,5 +205,28 @@ describe('verification cache through the gateway (real HTTP)', () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => stack.query({ query: '{ topProducts(first: 1) { upc } }' }, { token: other })));
     expect(results.map((result) => result.status)).toEqual(Array(10).fill(200));
     expect(stats.verifications - before.verifications).toBe(2);
+  });
+});
+
+describe('createVerificationCache: holds, asked on every hit', () => {
+  const verified = (n: number) => ({ n, expiresAtMs: Date.now() + 60_000 });
+
+  it('false drops the entry and verifies again; true (or a promise of true) is a hit', async () => {
+    let standing: boolean | Promise<boolean> = true;
+    let calls = 0;
+    const stats = { verifications: 0, cacheHits: 0 };
+    const cached = createVerificationCache({ maxEntries: 10, ttlMs: 60_000, now: Date.now, holds: () => standing }, async () => verified(++calls), stats);
+    expect((await cached('t')).n).toBe(1);
+    expect((await cached('t')).n).toBe(1);
+    standing = Promise.resolve(true);
+    expect((await cached('t')).n).toBe(1);
+    expect(stats).toEqual({ verifications: 1, cacheHits: 2 });
+    standing = false;
+    expect((await cached('t')).n).toBe(2);
+    standing = Promise.resolve(false);
+    expect((await cached('t')).n).toBe(3);
+    standing = true;
+    expect((await cached('t')).n).toBe(3);
+    expect(stats).toEqual({ verifications: 3, cacheHits: 3 });
   });
 });

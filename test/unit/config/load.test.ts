@@ -139,6 +139,18 @@ describe('gateway config', () => {
     ]);
   });
 
+  it('leaves a key unset when its whole value is ${VAR:-} and VAR is unset or empty', () => {
+    const raw = { ...minimal, listen: { host: '${HOST:-}', port: '${PORT:-}' }, store: { redis: { url: '${REDIS_URL:-}' } } };
+    const off = parseConfig(raw, { env: { HOST: '' } });
+    expect(off.listen).toMatchObject({ host: '127.0.0.1', port: 4000 });
+    expect(off.store).toBeUndefined();
+    const on = parseConfig(raw, { env: { HOST: '0.0.0.0', PORT: '4010', REDIS_URL: 'redis://127.0.0.1:6380' } });
+    expect(on.listen).toMatchObject({ host: '0.0.0.0', port: 4010 });
+    expect(on.store?.redis.url).toBe('redis://127.0.0.1:6380');
+    // Only the whole value: inside a longer string an empty default stays an empty string.
+    expect(problemsOf({ ...minimal, tracing: { otlp: { endpoint: 'http://${HOST:-}' } } })).toEqual([expect.stringMatching(/^tracing\.otlp\.endpoint: expected an http/)]);
+  });
+
   it('requires an audience from config and refuses anonymous: false without an issuer', () => {
     expect(problemsOf({ ...minimal, auth: { jwt: [{ issuer: 'https://idp' }] } })).toEqual([expect.stringMatching(/^auth\.jwt\[0\]\.audience: required/)]);
     expect(problemsOf({ ...minimal, auth: { anonymous: false } })).toEqual([expect.stringMatching(/^auth: anonymous is false but no auth\.jwt issuer/)]);

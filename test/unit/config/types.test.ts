@@ -5,7 +5,7 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { parseConfig } from '../../../gateway/config/load.ts';
-import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, SessionsConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
+import type { ClaimMapping, GatewayConfig, IdentityKeyConfig, JwtIssuerConfig, RateLimitConfig, SessionsConfig, SubgraphOverride } from '../../../gateway/config/types.ts';
 import { SUPERGRAPH } from '../../support/stack.ts';
 
 type SubgraphTls = { ca: string | undefined; cert: string | undefined; key: string | undefined };
@@ -53,17 +53,24 @@ describe('config types', () => {
     expectTypeOf<GatewayConfig['logLevel']>().toEqualTypeOf<'debug' | 'info' | 'warn' | 'error' | 'silent'>();
     expectTypeOf<GatewayConfig['logFormat']>().toEqualTypeOf<'json' | 'pretty'>();
     expectTypeOf<GatewayConfig['metrics']>().toEqualTypeOf<{ listen: { host: string; port: number | undefined } }>();
+    // Rate limits are off (undefined) unless configured.
+    expectTypeOf<undefined>().toExtend<GatewayConfig['rateLimit']>();
+    expectTypeOf<RateLimitConfig['failedAuth']>().toEqualTypeOf<{ perAddress: number; perApiKey: number; windowMs: number }>();
+    expectTypeOf<RateLimitConfig['storeUnavailable']>().toEqualTypeOf<'open' | 'closed'>();
     expectTypeOf<GatewayConfig['tracing']>().toEqualTypeOf<{ otlp: { endpoint: string | undefined; headers: readonly string[] }; sampler: { ratio: number } }>();
 
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
     expect(Object.keys(config)).toEqual([
       'source', 'production', 'listen', 'server', 'admission', 'supergraph', 'subgraphs', 'subgraphDefaults', 'forwardHeaders', 'limits', 'auth', 'identity',
-      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'shutdownDelayMs', 'shutdownGraceMs',
+      'cors', 'sessions', 'logLevel', 'logFormat', 'metrics', 'tracing', 'store', 'revocation', 'admin', 'rateLimit', 'shutdownDelayMs', 'shutdownGraceMs',
     ]);
     expect(config.sessions).toBeUndefined();
+    expect(config.rateLimit).toBeUndefined();
     expect(config.cors.origins).toEqual([]);
     expect(config.metrics.listen.port).toBeUndefined();
     expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [] }, sampler: { ratio: 0.1 } });
+    expect(config.revocation).toEqual({ retentionMs: undefined, maxEntries: 100_000 });
+    expect(config.admin).toEqual({ token: undefined });
     expect(config.shutdownDelayMs).toBe(5_000);
     expect(Object.keys(config.identity.keys[0] ?? {})).toEqual(['file', 'kid', 'alg']);
   });

@@ -1,7 +1,9 @@
 /**
  * The key-set loader (subgraphs/kit/key-set.ts) at unit level: its timing rules under a frozen clock (the
- * `now` option), against a real local HTTP server on port 0 that counts requests. Single flight, cooldown
- * counted from the last attempt, stale-while-error, background refresh after maxAge, bounded and
+ * `now` option), against a real local HTTP server on port 0 that counts requests. Single flight, unknown
+ * kids fetched once the last attempt is minIntervalMs old and at most cooldownFetches times per cooldownMs,
+ * stale-while-error, background refresh after maxAge, the revision that ends cached verifications when a
+ * key is removed, bounded and
  * time-limited fetches, junk answers that never replace working keys, and KeySetUnavailableError when
  * there is nothing to verify with. test/integration/auth/key-fetching.test.ts covers the same rules end to
  * end through the gateway, with real time.
@@ -372,7 +374,7 @@ describe('single flight', () => {
   });
 });
 
-describe('cooldown on unknown kids, counted from the last attempt', () => {
+describe('unknown kids with cooldownMs under 5 s (minIntervalMs capped to it): one fetch per cooldown, counted from the last attempt', () => {
   it('within the cooldown of a successful fetch: "no matching key" without a fetch; at the cooldown: one fetch', async () => {
     const { server, clock, keySet } = await warm();
     const unknown = await sign(rogue);
@@ -422,6 +424,106 @@ describe('cooldown on unknown kids, counted from the last attempt', () => {
     await expectUnavailable(verify(keySet, await sign(rogue)), server);
     expect(await verify(keySet, await sign(keyA))).toBe('key-a');
     expect(server.requests).toBe(2);
+  });
+});
+
+describe('a rotated key is found within minIntervalMs; a kid flood costs at most cooldownFetches per cooldown', () => {
+  /** Defaults for everything but the clock: cooldown 30 s, minInterval 5 s, 2 fetches per cooldown. */
+  async function warmDefaults(options: RemoteKeySetOptions = {}) {
+    const server = await startJwksServer({ kind: 'keys', keys: [keyA] });
+    const clock = frozenClock();
+    const keySet = createRemoteKeySet(server.url, { now: clock.now, ...options });
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a');
+    return { server, clock, keySet };
+  }
+
+  it('a key rotated in right after a fetch is refused until the fetch is 5 s old, then accepted with one fetch', async () => {
+    const { server, clock, keySet } = await warmDefaults();
+    server.answer = { kind: 'keys', keys: [keyB, keyA] }; // rotated at the provider just after our fetch
+    const rotated = await sign(keyB);
+    clock.set(100); // its first use
+    await expectNoMatchingKey(verify(keySet, rotated));
+    clock.set(4_999);
+    await expectNoMatchingKey(verify(keySet, rotated));
+    expect(server.requests).toBe(1);
+    clock.set(5_000); // 4.9 s after its first use
+    expect(await verify(keySet, rotated)).toBe('key-b');
+    expect(server.requests).toBe(2);
+  });
+
+  it('40 random kids cost at most 2 fetches in a cooldown (sliding), then 2 more in the next', async () => {
+    const { server, clock, keySet } = await warmDefaults();
+    const tokens = await Promise.all(Array.from({ length: 40 }, (_, i) => sign(rogue, `random-${i}`)));
+    clock.set(5_000);
+    const concurrent = await Promise.allSettled(tokens.slice(0, 20).map((token) => verify(keySet, token)));
+    for (const result of concurrent) expect((result as PromiseRejectedResult).reason).toBeInstanceOf(errors.JWKSNoMatchingKey);
+    expect(server.requests).toBe(2); // the 20 shared one fetch
+    for (const [i, token] of tokens.slice(20).entries()) {
+      clock.set(10_000 + i * 1_000); // 10 s … 29 s: past minInterval each time, inside the window of the fetch at 5 s
+      await expectNoMatchingKey(verify(keySet, token));
+    }
+    expect(server.requests).toBe(3); // the second of the window, at 10 s; then none until 35 s
+    clock.set(34_999);
+    await expectNoMatchingKey(verify(keySet, tokens[0] as string));
+    expect(server.requests).toBe(3);
+    clock.set(35_000); // the fetch at 5 s has left the window
+    await expectNoMatchingKey(verify(keySet, tokens[1] as string));
+    expect(server.requests).toBe(4);
+    clock.set(40_000); // the one at 10 s too
+    await expectNoMatchingKey(verify(keySet, tokens[2] as string));
+    clock.set(45_000);
+    await expectNoMatchingKey(verify(keySet, tokens[3] as string));
+    expect(server.requests).toBe(5);
+  });
+
+  it('once a flood has spent the budget, a rotated key waits for the window (at most cooldownMs), not longer', async () => {
+    const { server, clock, keySet } = await warmDefaults();
+    clock.set(5_000);
+    await expectNoMatchingKey(verify(keySet, await sign(rogue, 'random-1')));
+    clock.set(10_000);
+    await expectNoMatchingKey(verify(keySet, await sign(rogue, 'random-2')));
+    server.answer = { kind: 'keys', keys: [keyB, keyA] };
+    const rotated = await sign(keyB);
+    clock.set(34_999);
+    await expectNoMatchingKey(verify(keySet, rotated));
+    clock.set(35_000);
+    expect(await verify(keySet, rotated)).toBe('key-b');
+    expect(server.requests).toBe(4);
+  });
+
+  it('minIntervalMs counts from any attempt: a refresh after maxAge restarts it', async () => {
+    const { server, clock, keySet } = await warmDefaults({ maxAgeMs: 60_000 });
+    server.answer = { kind: 'keys', keys: [keyB, keyA] };
+    clock.set(60_001);
+    expect(await verify(keySet, await sign(keyA))).toBe('key-a'); // the refresh brings B along
+    expect(server.requests).toBe(2);
+    server.answer = { kind: 'keys', keys: [await createTestKey('ES256', 'key-c'), keyB, keyA] };
+    clock.set(60_001 + 4_999);
+    await expectNoMatchingKey(verify(keySet, await sign(rogue, 'key-c')));
+    expect(server.requests).toBe(2);
+  });
+
+  it('minIntervalMs, cooldownFetches and cooldownMs are options; minIntervalMs is capped at cooldownMs', async () => {
+    const { server, clock, keySet } = await warmDefaults({ minIntervalMs: 1_000, cooldownFetches: 3, cooldownMs: 10_000 });
+    for (const [i, at] of [1_000, 2_000, 3_000, 4_000, 9_999].entries()) {
+      clock.set(at);
+      await expectNoMatchingKey(verify(keySet, await sign(rogue, `random-${i}`)));
+    }
+    expect(server.requests).toBe(4); // at 1, 2 and 3 s
+    clock.set(11_000);
+    await expectNoMatchingKey(verify(keySet, await sign(rogue, 'random-x')));
+    expect(server.requests).toBe(5);
+
+    const capped = await warmDefaults({ minIntervalMs: 60_000, cooldownMs: 2_000 });
+    capped.clock.set(2_000);
+    await expectNoMatchingKey(verify(capped.keySet, await sign(rogue)));
+    expect(capped.server.requests).toBe(2);
+  });
+
+  it.each([0, 1.5, -1, Number.NaN])('cooldownFetches %s is a TypeError', (cooldownFetches) => {
+    expect(() => createRemoteKeySet(new URL('http://127.0.0.1:9/jwks'), { cooldownFetches })).toThrow(
+      new TypeError('"cooldownFetches" must be a whole number of at least 1'),
+    );
   });
 });
 
@@ -491,6 +593,83 @@ describe('refresh after maxAge', () => {
     await server.received(3);
     await settle();
     expect(server.requests).toBe(3);
+  });
+});
+
+describe('revision and holds: a fetch that removes or changes a key ends the verifications made before it', () => {
+  it('adding keys or fetching the same set keeps the revision; removing a key bumps it, and holds() turns false', async () => {
+    const { server, keySet } = await warm();
+    expect(keySet.revision).toBe(0);
+    const stamp = keySet.revision;
+    await keySet.refresh();
+    server.answer = { kind: 'keys', keys: [keyB, keyA] };
+    await keySet.refresh();
+    expect(keySet.revision).toBe(0);
+    expect(keySet.holds(stamp)).toBe(true); // answered at once, no promise
+    server.answer = { kind: 'keys', keys: [keyB] };
+    await keySet.refresh();
+    expect(keySet.revision).toBe(1);
+    expect(keySet.holds(stamp)).toBe(false);
+    expect(keySet.holds(1)).toBe(true);
+  });
+
+  it('a key replaced under the same kid counts as removed', async () => {
+    const { server, keySet } = await warm();
+    const impostor = await createTestKey('ES256', 'key-a');
+    server.answer = { kind: 'keys', keys: [impostor] };
+    await keySet.refresh();
+    expect(keySet.revision).toBe(1);
+  });
+
+  it('a failed or junk fetch keeps the revision', async () => {
+    const { server, keySet } = await warm();
+    for (const answer of [{ kind: 'raw', status: 500, body: '' }, { kind: 'raw', status: 200, body: '{"keys":[]}' }] as Answer[]) {
+      server.answer = answer;
+      await keySet.refresh().catch(() => {});
+    }
+    expect(keySet.revision).toBe(0);
+    expect(keySet.holds(0)).toBe(true);
+  });
+
+  it('an unknown-kid fetch that brings a rotation without the old key bumps it too', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'keys', keys: [keyB] };
+    clock.set(COOLDOWN);
+    expect(await verify(keySet, await sign(keyB))).toBe('key-b');
+    expect(keySet.holds(0)).toBe(false);
+  });
+
+  it('past maxAge, holds() waits for the refresh (single flight with getKey) and answers for the refreshed set', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'keys', keys: [keyB] };
+    server.hold = true;
+    clock.set(MAX_AGE + 1);
+    const holding = keySet.holds(0);
+    expect(holding).toBeInstanceOf(Promise);
+    const verifying = verify(keySet, await sign(keyA));
+    await server.received(2);
+    await settle();
+    server.release();
+    expect(await holding).toBe(false);
+    await expectNoMatchingKey(verifying);
+    expect(server.requests).toBe(2);
+  });
+
+  it('past maxAge with the provider failing, holds() answers true at once (stale-while-error)', async () => {
+    const { server, clock, keySet } = await warm();
+    server.answer = { kind: 'raw', status: 500, body: '' };
+    clock.set(MAX_AGE + 1);
+    expect(await keySet.holds(0)).toBe(true); // the first refresh fails: the keys stand
+    server.answer = { kind: 'hang' };
+    clock.set(MAX_AGE + 2 + COOLDOWN);
+    expect(keySet.holds(0)).toBe(true); // no waiting on the hanging retry
+    await server.received(3);
+  });
+
+  it('a static key set has revision 0 and always holds', () => {
+    const keySet = createStaticKeySet({ keys: [keyA.publicJwk] });
+    expect(keySet.revision).toBe(0);
+    expect(keySet.holds(0)).toBe(true);
   });
 });
 

@@ -1,7 +1,10 @@
 /**
  * Gateway signing-key rotation as a subgraph sees it: the kit fetches the gateway's JWKS over HTTP and
  * follows a rotation without a restart — a new kid is fetched once, the retiring key keeps verifying while
- * published, and a removed key stops verifying once the cached set is refreshed.
+ * published, and a removed key stops verifying once the cached set is refreshed. With the kit's defaults
+ * (key-set.ts: cooldown 30 s, minInterval 5 s, 2 fetches per cooldown) a key rotated in right after the
+ * subgraph's fetch verifies within 5 s of its first use, and a flood of random kids costs at most 2
+ * fetches per cooldown.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentityMinter } from '../../../gateway/identity/mint.ts';
@@ -59,7 +62,7 @@ describe('identity key rotation, seen from a subgraph', () => {
     expect((refused as IdentityError).code).toBe('UNAUTHENTICATED');
   });
 
-  it('a flood of unknown kids costs at most one JWKS fetch per cooldown', async () => {
+  it('a burst of 50 unknown kids costs at most one JWKS fetch', async () => {
     const verifier = createIdentityVerifier({ subgraph: 'products', issuer: 'https://gateway.test', jwks: jwks.jwksUrl, keySet: { cooldownMs: 60_000 } });
     const signing = jwks.keys[0] as TestKey;
     await verifier.verify({ 'frontdesk-identity': await mintWith(signing) }, request);
@@ -70,5 +73,37 @@ describe('identity key rotation, seen from a subgraph', () => {
     const results = await Promise.allSettled(forged.map((token) => verifier.verify({ 'frontdesk-identity': token }, request)));
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(jwks.requests.jwks - before).toBeLessThanOrEqual(1);
+  });
+  it('defaults: a key rotated in right after the fetch verifies within 5 s of its first use', async () => {
+    let time = Date.now();
+    const verifier = createIdentityVerifier({ subgraph: 'products', issuer: 'https://gateway.test', jwks: jwks.jwksUrl, keySet: { now: () => time } });
+    const verify = async (token: string) => verifier.verify({ 'frontdesk-identity': token }, request);
+    await verify(await mintWith(jwks.keys[0] as TestKey));
+    const before = jwks.requests.jwks;
+    const rotated = await mintWith(await jwks.rotate(true));
+    const start = time;
+    time = start + 100; // its first use
+    await expect(verify(rotated)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', rule: 'kid' });
+    time = start + 4_999;
+    await expect(verify(rotated)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', rule: 'kid' });
+    expect(jwks.requests.jwks).toBe(before);
+    time = start + 5_000;
+    expect((await verify(rotated)).subject).toBe('u1');
+    expect(jwks.requests.jwks).toBe(before + 1);
+  });
+
+  it('defaults: 40 random kids spread over a cooldown cost at most 2 JWKS fetches', async () => {
+    let time = Date.now();
+    const verifier = createIdentityVerifier({ subgraph: 'products', issuer: 'https://gateway.test', jwks: jwks.jwksUrl, keySet: { now: () => time } });
+    const signing = jwks.keys[0] as TestKey;
+    await verifier.verify({ 'frontdesk-identity': await mintWith(signing) }, request);
+    const before = jwks.requests.jwks;
+    const start = time;
+    for (let i = 0; i < 40; i++) {
+      time = start + 5_000 + i * 600; // 5 s … 28.4 s after the fetch
+      const forged = await mintWith({ ...signing, kid: `random-${i}` });
+      await expect(verifier.verify({ 'frontdesk-identity': forged }, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', rule: 'kid' });
+    }
+    expect(jwks.requests.jwks - before).toBe(2);
   });
 });
