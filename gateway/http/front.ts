@@ -124,11 +124,20 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
 }
 
 /**
- * Answers before the body is read. Node would otherwise read and discard the whole body to keep the
- * connection alive; closing it instead means a refused request costs no body bytes.
+ * A refused request's body up to this size is read and dropped by Node after the answer, and the
+ * connection kept: a client refused under load (503) sends its next request on the same connection
+ * instead of paying for a new one, and the gateway pays a few kilobytes instead of an accept and a
+ * handshake. A GraphQL request is usually far smaller.
+ */
+export const DISCARDED_BODY_BYTES = 16 * 1024;
+
+/**
+ * Answers before the body is read. A body of unknown length (chunked) or over DISCARDED_BODY_BYTES
+ * closes the connection, so a refused request costs no body bytes (docs/architecture.md "Decisions");
+ * a smaller one is dropped by Node after the answer, keeping the connection alive.
  */
 function refuseUnread(req: IncomingMessage, res: ServerResponse, answer: () => void): void {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !req.complete) res.setHeader('connection', 'close');
+  const declared = req.headers['transfer-encoding'] === undefined ? Number(req.headers['content-length'] ?? 0) : Number.POSITIVE_INFINITY;
+  if (!req.complete && !(declared <= DISCARDED_BODY_BYTES)) res.setHeader('connection', 'close');
   answer();
 }

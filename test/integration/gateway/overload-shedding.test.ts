@@ -1,0 +1,80 @@
+/**
+ * How the gateway sheds under a lasting overload (docs/overload.md, issue 16): a refused request with a
+ * small body keeps its connection.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { holdRequests } from '../../support/hold.ts';
+import { sendRaw } from '../../support/raw-http.ts';
+import { startStack, type Stack, type StackOptions } from '../../support/stack.ts';
+
+const stacks: Stack[] = [];
+afterEach(async () => {
+  await Promise.all(stacks.splice(0).map((stack) => stack.close().catch(() => {})));
+});
+
+async function stack(config: StackOptions['config']): Promise<Stack> {
+  const started = await startStack({ config });
+  stacks.push(started);
+  return started;
+}
+
+const PRODUCT = (upc: string) => ({ query: `{ product(upc: "${upc}") { name } }` });
+const OVERLOADED = { errors: [{ message: 'The gateway is overloaded; retry later', extensions: { code: 'OVERLOADED' } }] };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Two requests written on one connection, one after the other; the answers as raw text, and whether it closed. */
+async function twoOnOneConnection(url: string, first: string, second: string): Promise<{ text: string; closed: boolean }> {
+  const { hostname, port } = new URL(url);
+  const socket: Socket = connect(Number(port), hostname);
+  let text = '';
+  let closed = false;
+  socket.on('data', (chunk: Buffer) => void (text += chunk.toString('utf8')));
+  socket.on('close', () => void (closed = true));
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(first);
+  for (let i = 0; i < 100 && !text.includes('}]}'); i++) await sleep(20);
+  if (!closed) socket.write(second);
+  for (let i = 0; i < 100 && text.split('HTTP/1.1 ').length < 3 && !closed; i++) await sleep(20);
+  socket.destroy();
+  return { text, closed };
+}
+
+const post = (body: string, extra = '') =>
+  `POST /graphql HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}${extra}\r\n\r\n${body}`;
+
+describe('a shed request and its connection', () => {
+  it('a small body: 503 OVERLOADED and the connection stays open; the next request on it is answered', async () => {
+    const s = await stack({ admission: { maxInFlight: 1, queue: 0 }, subgraphDefaults: { concurrency: 8 } });
+    const products = holdRequests(s.subgraphs.products.server);
+    const holder = s.query(PRODUCT('p001'));
+    await products.until((h) => h.arrived === 1);
+    const body = JSON.stringify(PRODUCT('p002'));
+    const { text, closed } = await twoOnOneConnection(s.url, post(body), 'GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).not.toMatch(/connection: close/i);
+    expect(text).toContain(JSON.stringify(OVERLOADED));
+    expect(text).toMatch(/HTTP\/1\.1 200 [\s\S]*"status":"ok"/);
+    expect(closed).toBe(false);
+    products.release();
+    expect((await holder).status).toBe(200);
+    expect(products.arrived).toBe(1);
+  });
+
+  it.each([
+    ['a body over 16 KiB', 'content-length: 1000000'],
+    ['a body of unknown length (chunked)', 'transfer-encoding: chunked'],
+  ])('%s, never sent: 503 OVERLOADED and the connection is closed', async (_case, framing) => {
+    const s = await stack({ admission: { maxInFlight: 1, queue: 0 }, subgraphDefaults: { concurrency: 8 } });
+    const products = holdRequests(s.subgraphs.products.server);
+    const holder = s.query(PRODUCT('p001'));
+    await products.until((h) => h.arrived === 1);
+    const answer = await sendRaw(s.url, `POST /graphql HTTP/1.1\nhost: gateway\ncontent-type: application/json\n${framing}`, { timeoutMs: 3_000 });
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body)).toEqual(OVERLOADED);
+    expect(answer.closed).toBe(true);
+    products.release();
+    expect((await holder).status).toBe(200);
+  });
+});
