@@ -1,6 +1,7 @@
 /**
  * Admission control (docs/overload.md): at most `admission.maxInFlight` GraphQL operations run at once,
- * at most `admission.queue` wait for a slot, each for at most `admission.queueTimeout` — first come first
+ * at most `admission.queue` wait for a slot, each for at most `admission.queueTimeout`, or
+ * `admission.standingQueueTimeout` once the queue has stood (../semaphore.ts) — first come first
  * served while the queue is at most half full, newest first beyond (adaptive LIFO, ../semaphore.ts). Past that the front answers 503 OVERLOADED with `Retry-After` (RFC 9110
  * §10.2.3, §15.6.4) before any authentication work, body read or subgraph call: under overload every
  * admitted operation keeps its latency and every refused one learns it at once, instead of all of them
@@ -10,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import { sendError } from '@frontdesk/kit/node-http';
 import type { GatewayConfig } from '../config/types.ts';
 import type { OverloadListener } from '../overload-events.ts';
-import { QUEUE_FULL, Semaphore, type Release } from '../semaphore.ts';
+import { QUEUE_FULL, Semaphore, WAITED_TOO_LONG, type Release } from '../semaphore.ts';
 
 export interface Admission {
   /**
@@ -27,9 +28,19 @@ export interface Admission {
 
 const QUEUE_TIMEOUT = Symbol('queue timeout');
 const CLIENT_GONE = Symbol('client gone');
+/**
+ * CoDel's interval (RFC 8289 §4.2), the "N" of "Fail at Scale" (docs/overload.md): a queue that has not
+ * emptied for this long is standing, not a burst.
+ */
+const STANDING_AFTER_MS = 100;
 
 export function createAdmission(config: GatewayConfig['admission'], onEvent: OverloadListener = () => {}): Admission {
-  const slots = new Semaphore({ max: config.maxInFlight, maxQueue: config.queue, newestFirstAbove: Math.floor(config.queue / 2) });
+  const slots = new Semaphore({
+    max: config.maxInFlight,
+    maxQueue: config.queue,
+    newestFirstAbove: Math.floor(config.queue / 2),
+    standing: { intervalMs: STANDING_AFTER_MS, maxWaitMs: config.standingQueueTimeoutMs },
+  });
   const retryAfter = String(Math.max(1, Math.round(config.retryAfterMs / 1000)));
 
   return {
@@ -42,8 +53,9 @@ export function createAdmission(config: GatewayConfig['admission'], onEvent: Ove
       res.once('close', gone);
       try {
         const slot = await slots.acquire(waiting.signal);
-        if (slot !== QUEUE_FULL) return slot;
-        onEvent({ type: 'shed', reason: 'queue full' });
+        if (slot === WAITED_TOO_LONG) onEvent({ type: 'shed', reason: 'queue timeout' });
+        else if (slot === QUEUE_FULL) onEvent({ type: 'shed', reason: 'queue full' });
+        else return slot;
       } catch (reason) {
         if (reason === QUEUE_TIMEOUT) onEvent({ type: 'shed', reason: 'queue timeout' });
       } finally {

@@ -4,7 +4,7 @@
  * their signal aborts.
  */
 import { describe, expect, it } from 'vitest';
-import { QUEUE_FULL, Semaphore, type Release } from '../../gateway/semaphore.ts';
+import { QUEUE_FULL, Semaphore, WAITED_TOO_LONG, type Release } from '../../gateway/semaphore.ts';
 
 describe('semaphore', () => {
   it('holds at most max, queues at most maxQueue, refuses the next at once', async () => {
@@ -71,5 +71,55 @@ describe('semaphore', () => {
     (await waiters[0]!)();
     (await waiters[1]!)();
     expect(order).toEqual([4, 3, 1, 2]);
+  });
+});
+
+describe('semaphore: a standing queue (RFC 8289)', () => {
+  /** A clock the test moves. */
+  const clock = () => {
+    let now = 1_000;
+    return { now: () => now, advance: (ms: number) => void (now += ms) };
+  };
+
+  it('once the queue has stood intervalMs, a freed slot refuses the waiters older than maxWaitMs (WAITED_TOO_LONG) and serves the next', async () => {
+    const time = clock();
+    const s = new Semaphore({ max: 1, maxQueue: 10, standing: { intervalMs: 100, maxWaitMs: 20 }, now: time.now });
+    const held = s.tryAcquire() as Release;
+    const old1 = s.acquire();
+    const old2 = s.acquire();
+    time.advance(150); // the queue has not emptied for 150 ms: standing
+    const fresh = s.acquire();
+    time.advance(5);
+    held();
+    expect(await old1).toBe(WAITED_TOO_LONG);
+    expect(await old2).toBe(WAITED_TOO_LONG);
+    expect(await fresh).toBeTypeOf('function');
+    expect(s.held).toBe(1);
+    expect(s.waiting).toBe(0);
+  });
+
+  it('a burst younger than intervalMs waits as long as it must: nobody is refused', async () => {
+    const time = clock();
+    const s = new Semaphore({ max: 1, maxQueue: 10, standing: { intervalMs: 100, maxWaitMs: 20 }, now: time.now });
+    const held = s.tryAcquire() as Release;
+    const waiter = s.acquire();
+    time.advance(60); // waited past maxWaitMs, but the queue is 60 ms old: a burst
+    held();
+    expect(await waiter).toBeTypeOf('function');
+  });
+
+  it('a queue that emptied starts standing anew', async () => {
+    const time = clock();
+    const s = new Semaphore({ max: 1, maxQueue: 10, standing: { intervalMs: 100, maxWaitMs: 20 }, now: time.now });
+    const first = s.tryAcquire() as Release;
+    const a = s.acquire();
+    time.advance(90);
+    first(); // the queue empties (a is served)
+    const second = (await a) as Release;
+    time.advance(50);
+    const b = s.acquire(); // a new queue, 0 ms old
+    time.advance(40);
+    second();
+    expect(await b).toBeTypeOf('function');
   });
 });

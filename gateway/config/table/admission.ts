@@ -30,7 +30,13 @@ export const admission = section(
       max: 100_000,
       doc: 'most operations waiting for a slot (first come first served; newest first while it is over half full); one more gets 503 `OVERLOADED` at once',
     }),
-    queueTimeout: duration({ default: '1s', min: '1ms', max: '1m', doc: 'longest wait for a slot; then 503 `OVERLOADED`' }),
+    queueTimeout: duration({ default: '1s', min: '1ms', max: '1m', doc: 'longest wait for a slot in a burst; then 503 `OVERLOADED`' }),
+    standingQueueTimeout: duration({
+      default: '10ms',
+      min: '1ms',
+      max: '1m',
+      doc: 'longest wait for a slot once the queue has not been empty for 100 ms (a standing queue, RFC 8289): an older waiter gets 503 `OVERLOADED` when a slot frees',
+    }),
     retryAfter: duration({ default: '1s', min: '1s', max: '1h', doc: '`Retry-After` of a 503 `OVERLOADED`, in whole seconds (RFC 9110 §10.2.3)' }),
   },
   ({ maxInFlight, queue, ...rest }) => {

@@ -1,6 +1,6 @@
 /**
  * How the gateway sheds under a lasting overload (docs/overload.md, issue 16): a refused request with a
- * small body keeps its connection.
+ * small body keeps its connection; a queue that stands serves only fresh waiters.
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,5 +76,37 @@ describe('a shed request and its connection', () => {
     expect(answer.closed).toBe(true);
     products.release();
     expect((await holder).status).toBe(200);
+  });
+});
+
+describe('a standing queue', () => {
+  it('once the queue has not emptied for 100 ms, a freed slot refuses the waiters older than standingQueueTimeout and serves a fresh one', async () => {
+    const s = await stack({
+      admission: { maxInFlight: 1, queue: 10, queueTimeout: '10s', standingQueueTimeout: '300ms' },
+      subgraphDefaults: { concurrency: 8 },
+    });
+    const products = holdRequests(s.subgraphs.products.server);
+    const holder = s.query(PRODUCT('p001'));
+    await products.until((h) => h.arrived === 1);
+    const old = [s.query(PRODUCT('p002')), s.query(PRODUCT('p003'))];
+    await sleep(800); // the queue stands; both waited longer than 300 ms
+    const fresh = s.query(PRODUCT('p004'));
+    await sleep(100);
+    products.release();
+    const [a, b] = await Promise.all(old);
+    for (const refused of [a, b]) {
+      expect(refused?.status).toBe(503);
+      expect(refused?.body).toEqual(OVERLOADED);
+      expect(refused?.headers.get('retry-after')).toBe('1');
+    }
+    expect((await holder).status).toBe(200);
+    const served = await fresh;
+    expect(served.status).toBe(200);
+    expect(served.body.data).toEqual({ product: { name: expect.any(String) } });
+    expect(products.arrived).toBe(2); // p001 and p004; the refused ones never reached a subgraph
+    expect(s.overloadEvents.filter((e) => e.type === 'shed')).toEqual([
+      { type: 'shed', reason: 'queue timeout' },
+      { type: 'shed', reason: 'queue timeout' },
+    ]);
   });
 });
