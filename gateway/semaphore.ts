@@ -45,7 +45,7 @@ export interface SemaphoreOptions {
 }
 
 export class Semaphore {
-  readonly #max: number;
+  #max: number;
   readonly #maxQueue: number;
   readonly #newestFirstAbove: number;
   readonly #standing: SemaphoreOptions['standing'];
@@ -63,6 +63,23 @@ export class Semaphore {
     this.#newestFirstAbove = options.newestFirstAbove ?? Number.POSITIVE_INFINITY;
     this.#standing = options.standing;
     this.#now = options.now ?? (() => performance.now());
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+
+  /**
+   * Changes the bound on holders (an adaptive limit). Raised, waiters are served at once; lowered, holders
+   * beyond it keep their slot until they release it.
+   */
+  set max(max: number) {
+    if (!(max >= 1)) throw new TypeError('Semaphore: max must be ≥ 1');
+    this.#max = max;
+    while (this.#held < this.#max && this.#queue.length > 0) {
+      this.#held++;
+      if (!this.#grantNext(this.#releaser())) this.#held--;
+    }
   }
 
   get held(): number {
@@ -117,8 +134,9 @@ export class Semaphore {
     return () => {
       if (released) return;
       released = true;
-      // The slot passes straight to a waiter: the count of holders does not change.
-      if (!this.#grantNext(this.#releaser())) this.#held--;
+      // The slot passes straight to a waiter (the count of holders does not change), unless the bound was
+      // lowered below the holders.
+      if (this.#held > this.#max || !this.#grantNext(this.#releaser())) this.#held--;
     };
   }
 

@@ -12,6 +12,8 @@ import { servicePrincipal } from './auth/principal.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
+import type { LoopDelay } from './http/adaptive-limit.ts';
+import { createAdmission } from './http/admission.ts';
 import { createBrowserFront } from './http/browser.ts';
 import { createHttpFront } from './http/front.ts';
 import { httpServerOptions, onClientError } from './http/timeouts.ts';
@@ -38,6 +40,8 @@ export interface GatewayOptions {
   sessionStore?: SessionStore;
   /** Sheds, circuit breaker changes and shared fetches, as they happen (docs/overload.md), e.g. for metrics. */
   onOverloadEvent?: OverloadListener;
+  /** The event loop's delay and CPU per window, for the adaptive bound (tests). Default: measured. */
+  loopDelay?: LoopDelay;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -103,8 +107,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   let draining = false;
   const browser = createBrowserFront(config, { log, ...clock, ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}) });
+  const admission = createAdmission(config.admission, { ...(onOverloadEvent ? { onEvent: onOverloadEvent } : {}), ...(options.loopDelay ? { loopDelay: options.loopDelay } : {}) });
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, ...browser }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, admission, ...browser }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;
@@ -121,6 +126,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     server.once('error', (error) => reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${error.message}`, { cause: error })));
     server.listen(config.listen.port, config.listen.host, () => resolve());
   }).catch(async (error: unknown) => {
+    admission.close();
     await Promise.all([apollo.stop(), agents.close(), observability.close()]);
     stopWatching();
     authenticator.close();
@@ -149,6 +155,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
           ]);
         }
         server.closeAllConnections();
+        admission.close();
         await closed;
         await apollo.stop();
         await agents.close();

@@ -1,17 +1,19 @@
 /**
- * Admission control (docs/overload.md): at most `admission.maxInFlight` GraphQL operations run at once,
- * at most `admission.queue` wait for a slot, each for at most `admission.queueTimeout`, or
- * `admission.standingQueueTimeout` once the queue has stood (../semaphore.ts) — first come first
- * served while the queue is at most half full, newest first beyond (adaptive LIFO, ../semaphore.ts). Past that the front answers 503 OVERLOADED with `Retry-After` (RFC 9110
- * §10.2.3, §15.6.4) before any authentication work, body read or subgraph call: under overload every
- * admitted operation keeps its latency and every refused one learns it at once, instead of all of them
- * waiting in an unbounded queue. Health, readiness and the JWKS are answered before admission.
+ * Admission control (docs/overload.md): at most `admission.maxInFlight` GraphQL operations run at once —
+ * fewer while the event loop lags (./adaptive-limit.ts) — and at most `admission.queue` wait for a slot,
+ * each for at most `admission.queueTimeout`, or `admission.standingQueueTimeout` once the queue has stood
+ * (../semaphore.ts): first come first served while the queue is at most half full, newest first beyond
+ * (adaptive LIFO). Past that the front answers 503 OVERLOADED with `Retry-After` (RFC 9110 §10.2.3,
+ * §15.6.4) before any authentication work, body read or subgraph call: under overload every admitted
+ * operation keeps its latency and every refused one learns it at once, instead of all of them waiting in
+ * an unbounded queue. Health, readiness and the JWKS are answered before admission.
  */
 import type { ServerResponse } from 'node:http';
 import { sendError } from '@frontdesk/kit/node-http';
 import type { GatewayConfig } from '../config/types.ts';
 import type { OverloadListener } from '../overload-events.ts';
 import { QUEUE_FULL, Semaphore, WAITED_TOO_LONG, type Release } from '../semaphore.ts';
+import { AdaptiveLimit, eventLoopDelay, WINDOW_MS, type LoopDelay } from './adaptive-limit.ts';
 
 export interface Admission {
   /**
@@ -21,9 +23,18 @@ export interface Admission {
   admit(res: ServerResponse): Promise<Release | undefined>;
   /** Answers 503 OVERLOADED with `Retry-After`. */
   refuse(res: ServerResponse): void;
-  /** Operations running and waiting, for tests and metrics. */
+  /** Operations running and waiting, and the bound in force, for tests and metrics. */
   readonly inFlight: number;
   readonly waiting: number;
+  readonly limit: number;
+  /** Stops the adaptive bound's monitor. */
+  close(): void;
+}
+
+export interface AdmissionOptions {
+  onEvent?: OverloadListener;
+  /** The event-loop delay source, for tests. Default: node:perf_hooks' monitor. */
+  loopDelay?: LoopDelay;
 }
 
 const QUEUE_TIMEOUT = Symbol('queue timeout');
@@ -34,7 +45,8 @@ const CLIENT_GONE = Symbol('client gone');
  */
 const STANDING_AFTER_MS = 100;
 
-export function createAdmission(config: GatewayConfig['admission'], onEvent: OverloadListener = () => {}): Admission {
+export function createAdmission(config: GatewayConfig['admission'], options: AdmissionOptions = {}): Admission {
+  const onEvent = options.onEvent ?? (() => {});
   const slots = new Semaphore({
     max: config.maxInFlight,
     maxQueue: config.queue,
@@ -43,10 +55,29 @@ export function createAdmission(config: GatewayConfig['admission'], onEvent: Ove
   });
   const retryAfter = String(Math.max(1, Math.round(config.retryAfterMs / 1000)));
 
+  // The adaptive bound: one observation per window; `reached` says an operation found no free slot in it.
+  let reached = false;
+  let stopAdapting = () => {};
+  if (config.eventLoopDelayTargetMs > 0) {
+    const limit = new AdaptiveLimit({ max: config.maxInFlight, targetMs: config.eventLoopDelayTargetMs });
+    const loopDelay = options.loopDelay ?? eventLoopDelay();
+    const window = setInterval(() => {
+      const w = loopDelay.take();
+      slots.max = limit.next(w, reached);
+      reached = false;
+    }, WINDOW_MS);
+    window.unref();
+    stopAdapting = () => {
+      clearInterval(window);
+      loopDelay.stop();
+    };
+  }
+
   return {
     async admit(res) {
       const now = slots.tryAcquire();
       if (now) return now;
+      reached = true;
       const waiting = new AbortController();
       const timer = setTimeout(() => waiting.abort(QUEUE_TIMEOUT), config.queueTimeoutMs);
       const gone = () => waiting.abort(CLIENT_GONE);
@@ -73,5 +104,9 @@ export function createAdmission(config: GatewayConfig['admission'], onEvent: Ove
     get waiting() {
       return slots.waiting;
     },
+    get limit() {
+      return slots.max;
+    },
+    close: () => stopAdapting(),
   };
 }

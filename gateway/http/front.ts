@@ -15,8 +15,7 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import { AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { OverloadListener } from '../overload-events.ts';
-import { createAdmission } from './admission.ts';
+import type { Admission } from './admission.ts';
 import type { Cors } from './cors.ts';
 import { requestIdOf } from './request-id.ts';
 import type { SessionFront } from './session-routes.ts';
@@ -33,8 +32,8 @@ export interface HttpFrontOptions {
   log: Logger;
   /** Called once the request's context is built (the access log reads its principal). */
   onContext?: (req: IncomingMessage, context: GatewayContext) => void;
-  /** Requests shed by the admission control (docs/overload.md). */
-  onOverloadEvent?: OverloadListener;
+  /** The admission control (docs/overload.md): server.ts makes it, and stops it on close. */
+  admission: Admission;
   /** CORS for browser apps on other origins; undefined: off. */
   cors?: Cors | undefined;
   /** Cookie sessions (`/auth/*` and the session credential); undefined: off. */
@@ -47,7 +46,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { config, apollo, authenticator, log } = options;
   const jwksBody = JSON.stringify(options.jwks);
   const { bodyBytes, batchedOperations } = config.limits;
-  const admission = createAdmission(config.admission, options.onOverloadEvent);
+  const { admission } = options;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = parseRequestTarget(req.url);

@@ -74,7 +74,7 @@ describe('semaphore', () => {
   });
 });
 
-describe('semaphore: a standing queue (RFC 8289)', () => {
+describe('semaphore: a standing queue (RFC 8289) and a bound that changes', () => {
   /** A clock the test moves. */
   const clock = () => {
     let now = 1_000;
@@ -121,5 +121,25 @@ describe('semaphore: a standing queue (RFC 8289)', () => {
     time.advance(40);
     second();
     expect(await b).toBeTypeOf('function');
+  });
+
+  it('raising max serves waiters at once; lowering it lets holders finish and serves no one until below it', async () => {
+    const s = new Semaphore({ max: 1, maxQueue: 10 });
+    const a = s.tryAcquire() as Release;
+    const waiters = [s.acquire(), s.acquire(), s.acquire()];
+    s.max = 3;
+    expect(s.held).toBe(3);
+    expect(s.waiting).toBe(1);
+    const b = (await waiters[0]) as Release;
+    const c = (await waiters[1]) as Release;
+    s.max = 1;
+    a();
+    b();
+    expect(s.held).toBe(1); // c still holds; the last waiter is not served while 1 is held
+    expect(s.waiting).toBe(1);
+    c();
+    expect(await waiters[2]).toBeTypeOf('function');
+    expect(s.held).toBe(1);
+    expect(() => (s.max = 0)).toThrow(TypeError);
   });
 });

@@ -37,6 +37,12 @@ export const admission = section(
       max: '1m',
       doc: 'longest wait for a slot once the queue has not been empty for 100 ms (a standing queue, RFC 8289): an older waiter gets 503 `OVERLOADED` when a slot frees',
     }),
+    eventLoopDelayTarget: duration({
+      default: '20ms',
+      min: '0ms',
+      max: '10s',
+      doc: 'event-loop delay the adaptive bound keeps under: while the loop lags more, fewer than `maxInFlight` operations are admitted (`0ms`: off, the bound is `maxInFlight`)',
+    }),
     retryAfter: duration({ default: '1s', min: '1s', max: '1h', doc: '`Retry-After` of a 503 `OVERLOADED`, in whole seconds (RFC 9110 §10.2.3)' }),
   },
   ({ maxInFlight, queue, ...rest }) => {

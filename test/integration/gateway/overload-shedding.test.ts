@@ -1,6 +1,7 @@
 /**
  * How the gateway sheds under a lasting overload (docs/overload.md, issue 16): a refused request with a
- * small body keeps its connection; a queue that stands serves only fresh waiters.
+ * small body keeps its connection; a queue that stands serves only fresh waiters; an event loop that lags
+ * while the gateway has the CPU admits fewer operations at once.
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -46,7 +47,7 @@ const post = (body: string, extra = '') =>
 
 describe('a shed request and its connection', () => {
   it('a small body: 503 OVERLOADED and the connection stays open; the next request on it is answered', async () => {
-    const s = await stack({ admission: { maxInFlight: 1, queue: 0 }, subgraphDefaults: { concurrency: 8 } });
+    const s = await stack({ admission: { maxInFlight: 1, queue: 0, eventLoopDelayTarget: '0ms' }, subgraphDefaults: { concurrency: 8 } });
     const products = holdRequests(s.subgraphs.products.server);
     const holder = s.query(PRODUCT('p001'));
     await products.until((h) => h.arrived === 1);
@@ -66,7 +67,7 @@ describe('a shed request and its connection', () => {
     ['a body over 16 KiB', 'content-length: 1000000'],
     ['a body of unknown length (chunked)', 'transfer-encoding: chunked'],
   ])('%s, never sent: 503 OVERLOADED and the connection is closed', async (_case, framing) => {
-    const s = await stack({ admission: { maxInFlight: 1, queue: 0 }, subgraphDefaults: { concurrency: 8 } });
+    const s = await stack({ admission: { maxInFlight: 1, queue: 0, eventLoopDelayTarget: '0ms' }, subgraphDefaults: { concurrency: 8 } });
     const products = holdRequests(s.subgraphs.products.server);
     const holder = s.query(PRODUCT('p001'));
     await products.until((h) => h.arrived === 1);
@@ -82,7 +83,7 @@ describe('a shed request and its connection', () => {
 describe('a standing queue', () => {
   it('once the queue has not emptied for 100 ms, a freed slot refuses the waiters older than standingQueueTimeout and serves a fresh one', async () => {
     const s = await stack({
-      admission: { maxInFlight: 1, queue: 10, queueTimeout: '10s', standingQueueTimeout: '300ms' },
+      admission: { maxInFlight: 1, queue: 10, queueTimeout: '10s', standingQueueTimeout: '300ms', eventLoopDelayTarget: '0ms' },
       subgraphDefaults: { concurrency: 8 },
     });
     const products = holdRequests(s.subgraphs.products.server);
@@ -110,3 +111,51 @@ describe('a standing queue', () => {
     ]);
   });
 });
+
+describe('the adaptive bound', () => {
+  it('while the event loop lags with the CPU busy, fewer operations are admitted (down to a quarter of maxInFlight), the rest get 503 OVERLOADED; on time again, the bound grows back', async () => {
+    // Late for want of CPU (another process had it): the bound holds at maxInFlight.
+    let window = { delayMs: 100, cpu: 0.3 };
+    const s = await startStack({
+      config: { admission: { maxInFlight: 8, queue: 0, eventLoopDelayTarget: '10ms' }, subgraphDefaults: { concurrency: 16 } },
+      loopDelay: { take: () => window, stop: () => {} },
+    });
+    stacks.push(s);
+    const products = holdRequests(s.subgraphs.products.server);
+    await sleep(300);
+    expect((await admittedOf(s, products, 6)).arrived).toBe(6);
+
+    // Late with the CPU busy: 5 windows 10 times over the target take it from 8 to 4 to 2, a quarter of 8.
+    window = { delayMs: 100, cpu: 1 };
+    await sleep(500);
+    const lagging = await admittedOf(s, products, 6);
+    expect(lagging.statuses).toEqual([200, 200, 503, 503, 503, 503]);
+    expect(lagging.refusals.every((body) => JSON.stringify(body) === JSON.stringify(OVERLOADED))).toBe(true);
+    expect(lagging.arrived).toBe(2);
+
+    // On time, and reached in every window (refusals): one more per window, up to maxInFlight.
+    window = { delayMs: 2, cpu: 1 };
+    const deadline = performance.now() + 5_000;
+    let grown = 0;
+    while (grown < 8 && performance.now() < deadline) grown = (await admittedOf(s, products, 8)).arrived;
+    expect(grown).toBe(8);
+  });
+});
+
+/** Sends `count` queries at once with the products subgraph on hold; what was admitted (reached it) and refused. */
+async function admittedOf(s: Stack, products: ReturnType<typeof holdRequests>, count: number) {
+  const before = products.arrived;
+  products.hold();
+  const pending = Array.from({ length: count }, (_, i) => s.query(PRODUCT(`p00${(i % 5) + 1}`)));
+  const refused = pending.map((p) => p.then((r) => r.status === 503));
+  // Every request has either reached the subgraph or come back refused: then let the held ones go.
+  for (let i = 0; i < 250; i++) {
+    const settled = (await Promise.all(refused.map((r) => Promise.race([r, sleep(0).then(() => undefined)])))).filter((r) => r === true).length;
+    if (settled + products.arrived - before === count) break;
+    await sleep(20);
+  }
+  const arrived = products.arrived - before;
+  products.release();
+  const results = await Promise.all(pending);
+  return { statuses: results.map((r) => r.status).sort(), refusals: results.filter((r) => r.status === 503).map((r) => r.body), arrived };
+}
