@@ -62,8 +62,7 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
     const limit = new AdaptiveLimit({ max: config.maxInFlight, targetMs: config.eventLoopDelayTargetMs });
     const loopDelay = options.loopDelay ?? eventLoopDelay();
     const window = setInterval(() => {
-      const w = loopDelay.take();
-      slots.max = limit.next(w, reached);
+      slots.max = limit.next(loopDelay.take(), reached);
       reached = false;
     }, WINDOW_MS);
     window.unref();
