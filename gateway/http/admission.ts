@@ -39,11 +39,6 @@ export interface AdmissionOptions {
 
 const QUEUE_TIMEOUT = Symbol('queue timeout');
 const CLIENT_GONE = Symbol('client gone');
-/**
- * CoDel's interval (RFC 8289 §4.2), the "N" of "Fail at Scale" (docs/overload.md): a queue that has not
- * emptied for this long is standing, not a burst.
- */
-const STANDING_AFTER_MS = 100;
 
 export function createAdmission(config: GatewayConfig['admission'], options: AdmissionOptions = {}): Admission {
   const onEvent = options.onEvent ?? (() => {});
@@ -51,7 +46,9 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
     max: config.maxInFlight,
     maxQueue: config.queue,
     newestFirstAbove: Math.floor(config.queue / 2),
-    standing: { intervalMs: STANDING_AFTER_MS, maxWaitMs: config.standingQueueTimeoutMs },
+    // "Fail at Scale"'s controlled delay (docs/overload.md): a queue that has not emptied for a whole
+    // queueTimeout is standing, not a burst, and its waiters may wait standingQueueTimeout at most.
+    standing: { intervalMs: config.queueTimeoutMs, maxWaitMs: config.standingQueueTimeoutMs },
   });
   const retryAfter = String(Math.max(1, Math.round(config.retryAfterMs / 1000)));
 
