@@ -52,6 +52,7 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
   });
   const retryAfter = String(Math.max(1, Math.round(config.retryAfterMs / 1000)));
 
+  onEvent({ type: 'admission bound', operations: config.maxInFlight });
   // The adaptive bound: one observation per window; `reached` says an operation found no free slot in it.
   let reached = false;
   let stopAdapting = () => {};
@@ -59,7 +60,9 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
     const limit = new AdaptiveLimit({ max: config.maxInFlight, targetMs: config.eventLoopDelayTargetMs });
     const loopDelay = options.loopDelay ?? eventLoopDelay();
     const window = setInterval(() => {
-      slots.max = limit.next(loopDelay.take(), reached);
+      const bound = limit.next(loopDelay.take(), reached);
+      if (bound !== slots.max) onEvent({ type: 'admission bound', operations: bound });
+      slots.max = bound;
       reached = false;
     }, WINDOW_MS);
     window.unref();

@@ -145,6 +145,8 @@ describe('the adaptive bound', () => {
     expect(lagging.statuses).toEqual([200, 200, 503, 503, 503, 503]);
     expect(lagging.refusals.every((body) => JSON.stringify(body) === JSON.stringify(OVERLOADED))).toBe(true);
     expect(lagging.arrived).toBe(2);
+    const bounds = s.overloadEvents.flatMap((e) => (e.type === 'admission bound' ? [e.operations] : []));
+    expect(bounds).toEqual([8, 4, 2]); // reported at start and at each change
 
     // On time, and reached in every window (refusals): one more per window, up to maxInFlight.
     window = { delayMs: 2, cpu: 1 };
