@@ -1,25 +1,29 @@
 /**
  * The adaptive bound on operations in flight (docs/overload.md, issue 16). `admission.maxInFlight` is an
- * upper bound, sized for operations that wait on subgraphs; when the gateway's own CPU is what runs out,
- * fewer operations at once are served as fast and each sooner: past the point where the core is busy, every
- * extra operation in flight only adds its share of CPU to the latency of all the others (Little's law), and
- * delays everything else on the event loop — health checks, the metrics listener, timers.
+ * upper bound, sized for operations that wait on subgraphs far away. Once whatever serves the operations
+ * is saturated — the gateway's core, or the subgraphs — more operations in flight are not served any
+ * faster: each one only adds to the latency of all the others (Little's law: in flight = throughput ×
+ * latency). The bound follows two signals, every window (WINDOW_MS):
  *
- * The signal is the event loop's delay, the gateway's own queue: how late a timer fires. Every window
- * (WINDOW_MS) the longest delay seen is compared with `admission.eventLoopDelayTarget`:
- * - above it, when the process had the CPU most of the window (BUSY_SHARE), the bound shrinks in proportion (bound × target / delay, at most halved per window), as
- *   the gradient limits named in docs/overload.md do with latency;
- * - at or below it, and only when the bound was reached in that window (an operation had to queue or was
- *   refused), the bound grows by one: an idle gateway does not inflate a bound it never tested.
- * The bound stays between `minOf(maxInFlight)` and `maxInFlight`.
+ * - The event loop's delay, the gateway's own queue: how late a timer fires. Later than
+ *   `admission.eventLoopDelayTarget` while the process had the CPU most of the window (BUSY_SHARE), the
+ *   bound shrinks by target / delay. It is also what a health check waits for.
+ * - The operations' latency: the median of those that ended since the last decision (at least
+ *   MIN_SAMPLES), against the lowest such median seen — the latency of an operation that queues nowhere,
+ *   creeping up by BASELINE_DRIFT per decision so that a lasting change of the workload is learned. Over
+ *   `admission.latencyTolerance` times it, the bound shrinks by tolerance × lowest / median. The median of
+ *   the operations that END in a window stays with the majority: operations held by one stalled subgraph
+ *   end rarely, and the per-subgraph guard (../subgraph/guard.ts) bounds what they hold.
  *
- * Latency of whole operations is deliberately not the signal: it includes the subgraphs' time, and a slow
- * subgraph would shrink the bound for every query, also those that never touch it. Slow subgraphs are the
- * per-subgraph guard's business (../subgraph/guard.ts); this bound protects the gateway's own event loop.
+ * Shrinking is in proportion to the worse signal, at most by half per window, never below
+ * `minOf(maxInFlight)`. When neither signal is late and the bound was reached in the window (an operation
+ * found no free slot) — with the latency signal on, in a window that had a latency decision — it grows by
+ * one: a gateway that is not full does not inflate a bound it never tested.
+ * This is the gradient rule of the concurrency limits named in docs/overload.md, with a floor and a CPU check.
  *
  * Written here rather than taken from a library: the npm packages that shed on event-loop delay
  * (`@fastify/under-pressure`, toobusy-js) refuse everything past a threshold instead of adapting a bound,
- * and the former is a Fastify plugin.
+ * and the former is a Fastify plugin; no maintained npm package adapts a concurrency bound to latency.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
@@ -37,11 +41,18 @@ export const minOf = (maxInFlight: number): number => Math.max(1, Math.floor(max
  */
 export const BUSY_SHARE = 0.8;
 
+/** Operations' latencies needed for a latency decision; fewer carry over to the next window. */
+export const MIN_SAMPLES = 5;
+/** How much the lowest median may creep up per latency decision (about doubling in 35 s of decisions). */
+export const BASELINE_DRIFT = 1.002;
+
 export interface AdaptiveLimitOptions {
   /** The upper bound (`admission.maxInFlight`); also the starting bound. */
   max: number;
-  /** The event-loop delay to stay under, ms (`admission.eventLoopDelayTarget`). */
+  /** The event-loop delay to stay under, ms (`admission.eventLoopDelayTarget`); 0: not a signal. */
   targetMs: number;
+  /** The median latency allowed, as a multiple of the lowest median (`admission.latencyTolerance`); 0: not a signal. */
+  latencyTolerance: number;
 }
 
 /** The control rule alone, fed one window at a time: no timer, no clock (the tests drive it). */
@@ -49,12 +60,15 @@ export class AdaptiveLimit {
   readonly #max: number;
   readonly #min: number;
   readonly #targetMs: number;
+  readonly #tolerance: number;
   #limit: number;
+  #lowestMs = Number.POSITIVE_INFINITY;
 
   constructor(options: AdaptiveLimitOptions) {
     this.#max = options.max;
     this.#min = minOf(options.max);
     this.#targetMs = options.targetMs;
+    this.#tolerance = options.latencyTolerance;
     this.#limit = options.max;
   }
 
@@ -62,15 +76,31 @@ export class AdaptiveLimit {
     return this.#limit;
   }
 
-  /** One window: the loop's longest delay and the CPU used in it, and whether the bound was reached. */
-  next({ delayMs, cpu }: LoopWindow, reached: boolean): number {
-    if (delayMs > this.#targetMs) {
-      // Late without having had the CPU: other processes had it; the bound is not the cause, so it holds.
-      if (cpu < BUSY_SHARE) return this.#limit;
-      this.#limit = Math.max(this.#min, Math.floor(this.#limit * Math.max(0.5, this.#targetMs / delayMs)));
-    } else if (reached) {
-      this.#limit = Math.min(this.#max, this.#limit + 1);
+  /**
+   * One window: the loop's longest delay and the CPU used in it, whether the bound was reached, and the
+   * median latency of the operations that ended (undefined: fewer than MIN_SAMPLES, no latency decision).
+   */
+  next({ delayMs, cpu }: LoopWindow, reached: boolean, medianMs?: number): number {
+    let late = false;
+    let factor = 1;
+    if (this.#targetMs > 0 && delayMs > this.#targetMs) {
+      late = true;
+      // Late without having had the CPU: other processes had it; the bound is not the cause.
+      if (cpu >= BUSY_SHARE) factor = this.#targetMs / delayMs;
     }
+    if (this.#tolerance > 0 && medianMs === undefined) {
+      // Too few operations ended to judge their latency: no reason to grow.
+      late = true;
+    } else if (this.#tolerance > 0 && medianMs !== undefined) {
+      this.#lowestMs = Math.min(medianMs, this.#lowestMs * BASELINE_DRIFT);
+      const allowedMs = this.#tolerance * this.#lowestMs;
+      if (medianMs > allowedMs) {
+        late = true;
+        factor = Math.min(factor, allowedMs / medianMs);
+      }
+    }
+    if (factor < 1) this.#limit = Math.max(this.#min, Math.floor(this.#limit * Math.max(0.5, factor)));
+    else if (!late && reached) this.#limit = Math.min(this.#max, this.#limit + 1);
     return this.#limit;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Admission control (docs/overload.md): at most `admission.maxInFlight` GraphQL operations run at once —
- * fewer while the event loop lags (./adaptive-limit.ts) — and at most `admission.queue` wait for a slot,
+ * fewer while the event loop lags or operations slow down (./adaptive-limit.ts) — and at most `admission.queue` wait for a slot,
  * each for at most `admission.queueTimeout`, or `admission.standingQueueTimeout` once the queue has stood
  * (../semaphore.ts): first come first served while the queue is at most half full, newest first beyond
  * (adaptive LIFO). Past that the front answers 503 OVERLOADED with `Retry-After` (RFC 9110 §10.2.3,
@@ -13,7 +13,7 @@ import { sendError } from '@frontdesk/kit/node-http';
 import type { GatewayConfig } from '../config/types.ts';
 import type { OverloadListener } from '../overload-events.ts';
 import { QUEUE_FULL, Semaphore, WAITED_TOO_LONG, type Release } from '../semaphore.ts';
-import { AdaptiveLimit, eventLoopDelay, WINDOW_MS, type LoopDelay } from './adaptive-limit.ts';
+import { AdaptiveLimit, eventLoopDelay, MIN_SAMPLES, WINDOW_MS, type LoopDelay } from './adaptive-limit.ts';
 
 export interface Admission {
   /**
@@ -39,6 +39,8 @@ export interface AdmissionOptions {
 
 const QUEUE_TIMEOUT = Symbol('queue timeout');
 const CLIENT_GONE = Symbol('client gone');
+/** Latencies kept for one decision at most: a median of this many is as good as of more. */
+const MAX_SAMPLES = 2_000;
 
 export function createAdmission(config: GatewayConfig['admission'], options: AdmissionOptions = {}): Admission {
   const onEvent = options.onEvent ?? (() => {});
@@ -53,14 +55,22 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
   const retryAfter = String(Math.max(1, Math.round(config.retryAfterMs / 1000)));
 
   onEvent({ type: 'admission bound', operations: config.maxInFlight });
-  // The adaptive bound: one observation per window; `reached` says an operation found no free slot in it.
+  // The adaptive bound: one observation per window; `reached` says an operation found no free slot in it,
+  // `ended` holds the latencies of the operations that ended since the last latency decision.
   let reached = false;
+  let ended: number[] = [];
   let stopAdapting = () => {};
-  if (config.eventLoopDelayTargetMs > 0) {
-    const limit = new AdaptiveLimit({ max: config.maxInFlight, targetMs: config.eventLoopDelayTargetMs });
+  const adaptive = config.eventLoopDelayTargetMs > 0 || config.latencyTolerance > 0;
+  if (adaptive) {
+    const limit = new AdaptiveLimit({ max: config.maxInFlight, targetMs: config.eventLoopDelayTargetMs, latencyTolerance: config.latencyTolerance });
     const loopDelay = options.loopDelay ?? eventLoopDelay();
     const window = setInterval(() => {
-      const bound = limit.next(loopDelay.take(), reached);
+      let medianMs: number | undefined;
+      if (ended.length >= MIN_SAMPLES) {
+        medianMs = ended.sort((a, b) => a - b)[Math.floor(ended.length / 2)];
+        ended = [];
+      }
+      const bound = limit.next(loopDelay.take(), reached, medianMs);
       if (bound !== slots.max) onEvent({ type: 'admission bound', operations: bound });
       slots.max = bound;
       reached = false;
@@ -71,11 +81,23 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
       loopDelay.stop();
     };
   }
+  /** The slot's release, which also records how long the operation held it (for the latency signal). */
+  const timed = (release: Release): Release => {
+    if (!(config.latencyTolerance > 0)) return release;
+    const since = performance.now();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      release();
+      if (ended.length < MAX_SAMPLES) ended.push(performance.now() - since);
+    };
+  };
 
   return {
     async admit(res) {
       const now = slots.tryAcquire();
-      if (now) return now;
+      if (now) return timed(now);
       reached = true;
       const waiting = new AbortController();
       const timer = setTimeout(() => waiting.abort(QUEUE_TIMEOUT), config.queueTimeoutMs);
@@ -85,7 +107,7 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
         const slot = await slots.acquire(waiting.signal);
         if (slot === WAITED_TOO_LONG) onEvent({ type: 'shed', reason: 'queue timeout' });
         else if (slot === QUEUE_FULL) onEvent({ type: 'shed', reason: 'queue full' });
-        else return slot;
+        else return timed(slot);
       } catch (reason) {
         if (reason === QUEUE_TIMEOUT) onEvent({ type: 'shed', reason: 'queue timeout' });
       } finally {

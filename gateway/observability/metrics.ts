@@ -113,7 +113,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   });
   const bound = new Gauge({
     name: 'frontdesk_admission_bound_operations',
-    help: 'Operations the admission control admits at once now: admission.maxInFlight, lower while the event loop lags (the adaptive bound)',
+    help: 'Operations the admission control admits at once now: admission.maxInFlight, lower while the event loop lags or operations slow down (the adaptive bound)',
     registers,
   });
   const breaker = new Gauge({

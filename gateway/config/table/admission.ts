@@ -4,7 +4,7 @@
  * before any authentication work or subgraph call.
  */
 import { availableParallelism } from 'node:os';
-import { duration, integer, section } from './fields.ts';
+import { duration, integer, number, section } from './fields.ts';
 
 /**
  * Operations in flight per core when `admission.maxInFlight` is not set. The gateway's own work per
@@ -41,7 +41,13 @@ export const admission = section(
       default: '20ms',
       min: '0ms',
       max: '10s',
-      doc: 'event-loop delay the adaptive bound keeps under: while the loop lags more, fewer than `maxInFlight` operations are admitted (`0ms`: off, the bound is `maxInFlight`)',
+      doc: 'event-loop delay the adaptive bound keeps under: while the loop lags more, fewer than `maxInFlight` operations are admitted (`0ms`: the loop is not a signal; with `latencyTolerance: 0` too, the bound is `maxInFlight`)',
+    }),
+    latencyTolerance: number({
+      default: 2,
+      min: 0,
+      max: 100,
+      doc: 'median operation latency the adaptive bound allows, as a multiple of the lowest median seen: while operations are slower, fewer than `maxInFlight` are admitted (`0`: latency is not a signal)',
     }),
     retryAfter: duration({ default: '1s', min: '1s', max: '1h', doc: '`Retry-After` of a 503 `OVERLOADED`, in whole seconds (RFC 9110 §10.2.3)' }),
   },

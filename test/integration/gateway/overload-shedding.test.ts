@@ -130,7 +130,7 @@ describe('the adaptive bound', () => {
     // Late for want of CPU (another process had it): the bound holds at maxInFlight.
     let window = { delayMs: 100, cpu: 0.3 };
     const s = await startStack({
-      config: { admission: { maxInFlight: 8, queue: 0, eventLoopDelayTarget: '10ms' }, subgraphDefaults: { concurrency: 16 } },
+      config: { admission: { maxInFlight: 8, queue: 0, eventLoopDelayTarget: '10ms', latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
       loopDelay: { take: () => window, stop: () => {} },
     });
     stacks.push(s);
@@ -154,6 +154,25 @@ describe('the adaptive bound', () => {
     let grown = 0;
     while (grown < 8 && performance.now() < deadline) grown = (await admittedOf(s, products, 8)).arrived;
     expect(grown).toBe(8);
+  });
+});
+
+describe('the adaptive bound follows the operations\' latency', () => {
+  it('operations slower than latencyTolerance × their lowest median: fewer are admitted (down to a quarter of maxInFlight), the rest get 503 OVERLOADED', async () => {
+    const s = await stack({ admission: { maxInFlight: 8, queue: 0, eventLoopDelayTarget: '0ms', latencyTolerance: 2 }, subgraphDefaults: { concurrency: 16 } });
+    const rounds = async (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) await Promise.all(Array.from({ length: 8 }, (_, i) => s.query(PRODUCT(`p00${(i % 5) + 1}`))));
+    };
+    await rounds(600); // the lowest median: operations that queue nowhere
+    const products = holdRequests(s.subgraphs.products.server, { delayMs: 300 });
+    products.release(); // from now on the products subgraph answers 300 ms late
+    await rounds(2_000);
+    const bounds = s.overloadEvents.flatMap((e) => (e.type === 'admission bound' ? [e.operations] : []));
+    expect(bounds).toEqual([8, 4, 2]);
+    const slow = await admittedOf(s, products, 6);
+    expect(slow.statuses).toEqual([200, 200, 503, 503, 503, 503]);
+    expect(slow.arrived).toBe(2);
   });
 });
 

@@ -130,7 +130,7 @@ describe('overload protection on /metrics', () => {
     const gateway = await startObservedGateway(own, {
       metrics: { listen: { host: '127.0.0.1', port: 0 } },
       subgraphDefaults: { breaker: { failures: 2, coolDown: '30s' } },
-      admission: { maxInFlight: 24, eventLoopDelayTarget: '0ms' },
+      admission: { maxInFlight: 24, eventLoopDelayTarget: '0ms', latencyTolerance: 0 },
     });
     try {
       await own.subgraphs.accounts.close(); // accounts refuses connections from now on
