@@ -13,7 +13,8 @@
  *   creeping up by BASELINE_DRIFT per decision so that a lasting change of the workload is learned. Over
  *   `admission.latencyTolerance` times it, the bound shrinks by tolerance × lowest / median. The median of
  *   the operations that END in a window stays with the majority: operations held by one stalled subgraph
- *   end rarely, and the per-subgraph guard (../subgraph/guard.ts) bounds what they hold.
+ *   end rarely, and the per-subgraph guard (../subgraph/guard.ts) bounds what they hold. This signal
+ *   counts only in a window where the bound was reached.
  *
  * Shrinking is in proportion to the worse signal, at most by half per window, never below
  * `minOf(maxInFlight)`. When neither signal is late and the bound was reached in the window (an operation
@@ -96,7 +97,9 @@ export class AdaptiveLimit {
       const allowedMs = this.#tolerance * this.#lowestMs;
       if (medianMs > allowedMs) {
         late = true;
-        factor = Math.min(factor, allowedMs / medianMs);
+        // Only a bound that was reached made operations queue on each other: below it, the arrivals set
+        // how many run at once, and a lower bound would only make them wait.
+        if (reached) factor = Math.min(factor, allowedMs / medianMs);
       }
     }
     if (factor < 1) this.#limit = Math.max(this.#min, Math.floor(this.#limit * Math.max(0.5, factor)));

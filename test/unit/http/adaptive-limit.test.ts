@@ -85,6 +85,13 @@ describe('adaptive limit: the operations\' latency', () => {
     expect(limit.limit).toBe(8); // grown back to max at the new normal
   });
 
+  it('slow operations shrink it only in a window where it was reached: below it, the arrivals set how many run at once', () => {
+    const limit = new AdaptiveLimit({ max: 16, targetMs: 20, latencyTolerance: 2 });
+    limit.next(calm, false, 10);
+    expect(limit.next(calm, false, 100)).toBe(16);
+    expect(limit.next(calm, true, 100)).toBe(8);
+  });
+
   it('latencyTolerance 0: latency is not a signal', () => {
     const limit = new AdaptiveLimit({ max: 8, targetMs: 20, latencyTolerance: 0 });
     limit.next(calm, true, 10);
