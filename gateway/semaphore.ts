@@ -47,7 +47,7 @@ export interface SemaphoreOptions {
 export class Semaphore {
   #max: number;
   readonly #maxQueue: number;
-  readonly #newestFirstAbove: number;
+  #newestFirstAbove: number;
   readonly #standing: SemaphoreOptions['standing'];
   readonly #now: () => number;
   #held = 0;
@@ -80,6 +80,11 @@ export class Semaphore {
       this.#held++;
       if (!this.#grantNext(this.#releaser())) this.#held--;
     }
+  }
+
+  /** Past this many waiters the newest is served first; 0: always newest first. */
+  set newestFirstAbove(waiters: number) {
+    this.#newestFirstAbove = waiters;
   }
 
   get held(): number {

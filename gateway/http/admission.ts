@@ -44,10 +44,11 @@ const MAX_SAMPLES = 2_000;
 
 export function createAdmission(config: GatewayConfig['admission'], options: AdmissionOptions = {}): Admission {
   const onEvent = options.onEvent ?? (() => {});
+  const newestFirstAbove = Math.floor(config.queue / 2);
   const slots = new Semaphore({
     max: config.maxInFlight,
     maxQueue: config.queue,
-    newestFirstAbove: Math.floor(config.queue / 2),
+    newestFirstAbove,
     // "Fail at Scale"'s controlled delay (docs/overload.md): a queue that has not emptied for a whole
     // queueTimeout is standing, not a burst, and its waiters may wait standingQueueTimeout at most.
     standing: { intervalMs: config.queueTimeoutMs, maxWaitMs: config.standingQueueTimeoutMs },
@@ -73,6 +74,9 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
       const bound = limit.next(loopDelay.take(), reached, medianMs);
       if (bound !== slots.max) onEvent({ type: 'admission bound', operations: bound });
       slots.max = bound;
+      // Below maxInFlight the gateway knows it is overloaded: newest first at any queue length ("Fail at
+      // Scale"'s LIFO under overload), so what is admitted is fresh and the old waiters reach their timeout.
+      slots.newestFirstAbove = bound < config.maxInFlight ? 0 : newestFirstAbove;
       reached = false;
     }, WINDOW_MS);
     window.unref();

@@ -123,6 +123,18 @@ describe('semaphore: a standing queue (RFC 8289) and a bound that changes', () =
     expect(await b).toBeTypeOf('function');
   });
 
+  it('newestFirstAbove can change: 0 serves the newest first at any queue length', async () => {
+    const s = new Semaphore({ max: 1, maxQueue: 10, newestFirstAbove: 5 });
+    const held = s.tryAcquire() as Release;
+    const order: number[] = [];
+    const waiters = [1, 2].map((n) => s.acquire().then((release) => (order.push(n), release as Release)));
+    s.newestFirstAbove = 0;
+    held();
+    (await waiters[1]!)();
+    (await waiters[0]!)();
+    expect(order).toEqual([2, 1]);
+  });
+
   it('raising max serves waiters at once; lowering it lets holders finish and serves no one until below it', async () => {
     const s = new Semaphore({ max: 1, maxQueue: 10 });
     const a = s.tryAcquire() as Release;

@@ -157,6 +157,30 @@ describe('the adaptive bound', () => {
   });
 });
 
+describe('the queue while the adaptive bound is below maxInFlight', () => {
+  it('serves the newest waiter first at any queue length (LIFO under overload)', async () => {
+    const s = await startStack({
+      config: { admission: { maxInFlight: 4, queue: 10, latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
+      loopDelay: { take: () => ({ delayMs: 100, cpu: 1 }), stop: () => {} },
+    });
+    stacks.push(s);
+    await sleep(500); // late with the CPU busy: the bound is down to 1
+    const products = holdRequests(s.subgraphs.products.server);
+    const first = s.query(PRODUCT('p001'));
+    await products.until((h) => h.arrived === 1);
+    const waiters = [];
+    for (const upc of ['p002', 'p003', 'p004']) {
+      waiters.push(s.query(PRODUCT(upc)));
+      await sleep(50); // arrive in this order
+    }
+    s.resetReceived(); // the subgraph records a request when it serves it
+    products.release();
+    await Promise.all([first, ...waiters]);
+    // Three waiters are under half the queue (5): FIFO would serve p002 first.
+    expect(s.subgraphs.products.received.map((r) => JSON.stringify(r.body).match(/p00\d/)?.[0])).toEqual(['p001', 'p004', 'p003', 'p002']);
+  });
+});
+
 describe('the adaptive bound follows the operations\' latency', () => {
   it('operations slower than latencyTolerance × their lowest median: fewer are admitted (down to a quarter of maxInFlight), the rest get 503 OVERLOADED', async () => {
     const s = await stack({ admission: { maxInFlight: 8, queue: 0, eventLoopDelayTarget: '0ms', latencyTolerance: 2 }, subgraphDefaults: { concurrency: 16 } });
