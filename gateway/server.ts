@@ -107,7 +107,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   let draining = false;
   const browser = createBrowserFront(config, { log, ...clock, ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}) });
-  const admission = createAdmission(config.admission, { ...(onOverloadEvent ? { onEvent: onOverloadEvent } : {}), ...(options.loopDelay ? { loopDelay: options.loopDelay } : {}) });
+  const admission = createAdmission(config.admission, {
+    onEvent: (event) => {
+      if (event.type === 'admission bound') guardFor.followAdmissionBound(event.operations);
+      onOverloadEvent?.(event);
+    },
+    ...(options.loopDelay ? { loopDelay: options.loopDelay } : {}),
+  });
   const front = observability.requests.wrap(
     createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, admission, ...browser }),
   );
