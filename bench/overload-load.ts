@@ -4,7 +4,8 @@
  * `connections` workers, each sending as soon as it has its answer) or open-loop at a steady offered rate
  * (`rate` requests a second, paced every millisecond, whatever the answers do). Latency percentiles are of
  * the ANSWERED requests only (status 200), timed from the moment each request was handed to the pool;
- * sheds (503) and every other outcome are counted apart. Requests still open when the time is up are
+ * sheds (503) and every other outcome are counted apart. The pool's connections are opened before the
+ * clock starts. Requests still open when the time is up are
  * awaited and counted. Prints one JSON line, with the same figures for each second of the run
  * (`perSecond`: how the latency of what is answered moves as an overload begins and lasts).
  *
@@ -31,6 +32,10 @@ const byStatus: Record<string, number> = {};
 let sent = 0;
 let errors = 0;
 let timeouts = 0;
+// The clients are connected before the clock starts: `connections` health checks at once open the pool's
+// connections, so a load measures the gateway under that load, not an accept storm of new connections
+// (each phase is a new process with an empty pool; capacity is warmed the same way).
+await Promise.all(Array.from({ length: Number(connections) }, async () => (await pool.request({ path: '/healthz', method: 'GET' })).body.dump()));
 const started = performance.now();
 const endsAt = started + Number(seconds) * 1000;
 
