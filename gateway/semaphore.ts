@@ -46,7 +46,7 @@ export interface SemaphoreOptions {
 
 export class Semaphore {
   #max: number;
-  readonly #maxQueue: number;
+  #maxQueue: number;
   #newestFirstAbove: number;
   readonly #standing: SemaphoreOptions['standing'];
   readonly #now: () => number;
@@ -80,6 +80,11 @@ export class Semaphore {
       this.#held++;
       if (!this.#grantNext(this.#releaser())) this.#held--;
     }
+  }
+
+  /** Changes the bound on waiters; those already beyond a lowered one stay until served or gone. */
+  set maxQueue(waiters: number) {
+    this.#maxQueue = waiters;
   }
 
   /** Past this many waiters the newest is served first; 0: always newest first. */

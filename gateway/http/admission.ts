@@ -77,6 +77,8 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
       // Below maxInFlight the gateway knows it is overloaded: newest first at any queue length ("Fail at
       // Scale"'s LIFO under overload), so what is admitted is fresh and the old waiters reach their timeout.
       slots.newestFirstAbove = bound < config.maxInFlight ? 0 : newestFirstAbove;
+      // The queue keeps its length in service rounds: `queue` waiters per `maxInFlight` running.
+      slots.maxQueue = Math.ceil((config.queue * bound) / config.maxInFlight);
       reached = false;
     }, WINDOW_MS);
     window.unref();

@@ -28,7 +28,7 @@ export const admission = section(
       defaultText: '4 × `admission.maxInFlight`',
       min: 0,
       max: 100_000,
-      doc: 'most operations waiting for a slot (first come first served; newest first while it is over half full); one more gets 503 `OVERLOADED` at once',
+      doc: 'most operations waiting for a slot, fewer in proportion while the adaptive bound is under `maxInFlight` (first come first served; newest first while it is over half full or the bound is lowered); one more gets 503 `OVERLOADED` at once',
     }),
     queueTimeout: duration({ default: '1s', min: '1ms', max: '1m', doc: 'longest wait for a slot in a burst; then 503 `OVERLOADED`' }),
     standingQueueTimeout: duration({

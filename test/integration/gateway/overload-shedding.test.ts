@@ -158,7 +158,7 @@ describe('the adaptive bound', () => {
 });
 
 describe('the queue while the adaptive bound is below maxInFlight', () => {
-  it('serves the newest waiter first at any queue length (LIFO under overload)', async () => {
+  it('serves the newest waiter first at any queue length (LIFO under overload), and holds fewer: queue × bound / maxInFlight', async () => {
     const s = await startStack({
       config: { admission: { maxInFlight: 4, queue: 10, latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
       loopDelay: { take: () => ({ delayMs: 100, cpu: 1 }), stop: () => {} },
@@ -173,6 +173,11 @@ describe('the queue while the adaptive bound is below maxInFlight', () => {
       waiters.push(s.query(PRODUCT(upc)));
       await sleep(50); // arrive in this order
     }
+    // The queue's bound shrank with the bound in force: 10 × 1 / 4, so a fourth waiter is refused at once.
+    const fourth = await s.query(PRODUCT('p005'));
+    expect(fourth.status).toBe(503);
+    expect(fourth.body).toEqual(OVERLOADED);
+    expect(s.overloadEvents).toContainEqual({ type: 'shed', reason: 'queue full' });
     s.resetReceived(); // the subgraph records a request when it serves it
     products.release();
     await Promise.all([first, ...waiters]);
