@@ -17,9 +17,9 @@
  *   counts only in a window where the bound was reached.
  *
  * Shrinking is in proportion to the worse signal, at most by half per window, never below
- * `minOf(maxInFlight)`. When neither signal is late and the bound was reached in the window (an operation
- * found no free slot) — with the latency signal on, in a window that had a latency decision — it grows by
- * one: a gateway that is not full does not inflate a bound it never tested.
+ * `minOf(maxInFlight)`. When neither signal is late it grows by one per window: when the bound was
+ * reached (an operation found no free slot) only on evidence — with the latency signal on, a window that
+ * had a latency decision — and when it was not reached, freely, back toward `maxInFlight`.
  * This is the gradient rule of the concurrency limits named in docs/overload.md, with a floor and a CPU check.
  *
  * Written here rather than taken from a library: the npm packages that shed on event-loop delay
@@ -82,28 +82,28 @@ export class AdaptiveLimit {
    * median latency of the operations that ended (undefined: fewer than MIN_SAMPLES, no latency decision).
    */
   next({ delayMs, cpu }: LoopWindow, reached: boolean, medianMs?: number): number {
-    let late = false;
     let factor = 1;
-    if (this.#targetMs > 0 && delayMs > this.#targetMs) {
-      late = true;
-      // Late without having had the CPU: other processes had it; the bound is not the cause.
-      if (cpu >= BUSY_SHARE) factor = this.#targetMs / delayMs;
-    }
-    if (this.#tolerance > 0 && medianMs === undefined) {
-      // Too few operations ended to judge their latency: no reason to grow.
-      late = true;
-    } else if (this.#tolerance > 0 && medianMs !== undefined) {
+    const loopLate = this.#targetMs > 0 && delayMs > this.#targetMs;
+    // Late without having had the CPU: other processes had it; the bound is not the cause.
+    if (loopLate && cpu >= BUSY_SHARE) factor = this.#targetMs / delayMs;
+    let slow = false;
+    if (this.#tolerance > 0 && medianMs !== undefined) {
       this.#lowestMs = Math.min(medianMs, this.#lowestMs * BASELINE_DRIFT);
       const allowedMs = this.#tolerance * this.#lowestMs;
-      if (medianMs > allowedMs) {
-        late = true;
-        // Only a bound that was reached made operations queue on each other: below it, the arrivals set
-        // how many run at once, and a lower bound would only make them wait.
-        if (reached) factor = Math.min(factor, allowedMs / medianMs);
-      }
+      slow = medianMs > allowedMs;
+      // Only a bound that was reached made operations queue on each other: below it, the arrivals set
+      // how many run at once, and a lower bound would only make them wait.
+      if (slow && reached) factor = Math.min(factor, allowedMs / medianMs);
     }
-    if (factor < 1) this.#limit = Math.max(this.#min, Math.floor(this.#limit * Math.max(0.5, factor)));
-    else if (!late && reached) this.#limit = Math.min(this.#max, this.#limit + 1);
+    if (factor < 1) {
+      this.#limit = Math.max(this.#min, Math.floor(this.#limit * Math.max(0.5, factor)));
+    } else if (!loopLate && !slow) {
+      // Reached, it grows on evidence only: with the latency signal on, a window that judged latency.
+      // Not reached, it is not what limits anyone: it recovers toward max, so that the next burst after
+      // an overload does not meet the overload's bound.
+      const judged = this.#tolerance === 0 || medianMs !== undefined;
+      if (!reached || judged) this.#limit = Math.min(this.#max, this.#limit + 1);
+    }
     return this.#limit;
   }
 }
