@@ -6,10 +6,12 @@
  *
  * The gateway (the default config but for auth) has core 0 to itself (taskset), so its admission bound is
  * derived from one core; the three bench subgraphs (bench/subgraph.ts with BENCH_FAULTS=1), the load
- * generator (bench/overload-load.ts) and this process share core 1. Scenarios, in order:
+ * generator (bench/overload-load.ts), the health prober (bench/overload-probe.ts, at a raised priority) and
+ * this process share core 1. Scenarios, in order:
  *   capacity   closed loop, 10 connections, the cross-subgraph query: answered req/s R, p50, p99
- *   2x, 5x     offered rate 2R and 5R (200 and 500 connections): p50/p99 of answered requests, share shed,
- *              RSS, open sockets, health latency while loaded, recovery time after the load stops
+ *   2x, 5x     a steady offered rate of 2R and 5R (at most 200 and 500 connections): p50/p99 of answered
+ *              requests, share shed, RSS, open sockets, health latency while loaded, recovery time after
+ *              the load stops
  *   stall      reviews never answers: a products-only query at R/2 beside the cross query at R/2, against
  *              the same products-only load alone
  *   failing    accounts answers 500: the breaker opens; latency of the cross query, fetches reaching it
@@ -17,11 +19,13 @@
  *              many are still open over time, and the latency of normal traffic beside them
  *   disconnect clients that give up 5-30 ms into the cross query, beside normal traffic
  *   dedup      identical concurrent queries of one user: subgraph fetches made against fetches needed
- * BENCH_OVERLOAD_SECONDS (default 8) is the length of each load.
+ * BENCH_OVERLOAD_SECONDS (default 8) is the length of each load. BENCH_OVERLOAD_ONLY=load runs the first
+ * three (capacity, 2x, 5x) and prints them without touching docs/performance.md: for trying a change.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -61,7 +65,7 @@ async function main() {
   await firstJsonLine(gatewayChild, 30_000);
   const pid = gatewayChild.pid as number;
   const gw = gatewayProcess(pid);
-  const figures: Record<string, unknown> = { date: new Date().toISOString(), pinned, seconds: SECONDS };
+  const figures: Record<string, unknown> = { date: new Date().toISOString(), pinned, seconds: SECONDS, loadAverageBefore: loadAverage() };
 
   // Idle latency, then a warm-up.
   const idle: number[] = [];
@@ -76,13 +80,18 @@ async function main() {
   const capacity = await sampled(pid, load(QUERIES.cross, tokensFile, { connections: 10 }));
   const rate = capacity.result.answeredPerSecond;
   figures.capacity = capacity;
-  log(`capacity ${rate} req/s, p50 ${capacity.result.p50} ms, p99 ${capacity.result.p99} ms`);
+  log(`capacity ${rate} req/s, p50 ${capacity.result.p50} ms, p99 ${capacity.result.p99} ms, health p50/p99 ${capacity.health.p50Ms}/${capacity.health.p99Ms} ms`);
   for (const [name, factor, connections] of [['2x', 2, 200], ['5x', 5, 500]] as const) {
     const run = await sampled(pid, load(QUERIES.cross, tokensFile, { connections, rate: factor * rate }));
     const recoveredMs = await recovery(token, normalMs);
     const shedShare = round((100 * run.result.shed) / Math.max(1, run.result.sent));
     figures[name] = { ...run, offeredRate: factor * rate, shedPercent: shedShare, p99OverCapacityP99: round((run.result.p99 ?? 0) / (capacity.result.p99 ?? 1)), recoveredMs, socketsAfter: gw.sockets() };
-    log(`${name}: answered ${run.result.answeredPerSecond}/s p50 ${run.result.p50} p99 ${run.result.p99} ms, shed ${shedShare}%, health p99 ${run.healthP99Ms} ms, RSS ${run.maxRssMb} MB, sockets ${run.maxSockets}, recovered in ${recoveredMs} ms`);
+    log(`${name}: answered ${run.result.answeredPerSecond}/s p50 ${run.result.p50} p99 ${run.result.p99} ms, shed ${shedShare}%, health p50/p99 ${run.health.p50Ms}/${run.health.p99Ms} ms (bench process p99 ${run.healthP99Ms}), RSS ${run.maxRssMb} MB, sockets ${run.maxSockets}, recovered in ${recoveredMs} ms`);
+  }
+
+  if (process.env.BENCH_OVERLOAD_ONLY === 'load') {
+    process.stdout.write(`${JSON.stringify({ ...figures, loadAverageAfter: loadAverage() })}\n`);
+    return;
   }
 
   // A stalled subgraph: queries that do not touch it.
@@ -117,11 +126,15 @@ async function main() {
   figures.dedup = await dedup(token, oneTokenFile);
 
   figures.tookSeconds = Math.round((Date.now() - started) / 1000);
+  figures.loadAverageAfter = loadAverage();
   mkdirSync(join(OUT, '..'), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(figures, null, 2)}\n`);
   writePerformanceDoc(figures);
   process.stdout.write(`\nresults: ${OUT}; docs/performance.md updated; took ${figures.tookSeconds} s\n`);
 }
+
+/** The 1-minute load average, rounded: how busy the machine was (other processes compete for the cores). */
+const loadAverage = () => round(loadavg()[0] as number);
 
 async function slowloris(pid: number, tokensFile: string, rate: number) {
   const limit = Number(execSync('ulimit -n', { shell: '/bin/bash' }).toString().trim()) || 1024;
@@ -144,7 +157,7 @@ async function slowloris(pid: number, tokensFile: string, rate: number) {
   const openOverTime: Array<{ second: number; stillOpen: number; gatewaySockets: number }> = [];
   const t0 = performance.now();
   const sampler = setInterval(() => openOverTime.push({ second: Math.round((performance.now() - t0) / 1000), stillOpen: count - closedByServer, gatewaySockets: gw.sockets() }), 1_000);
-  const beside = await sampled(pid, load(QUERIES.cross, tokensFile, { seconds: 15, connections: 50, rate: Math.round(rate / 2) }));
+  const beside = await sampled(pid, load(QUERIES.cross, tokensFile, { seconds: 15, connections: 50, rate: Math.round(rate / 2) }), 15);
   clearInterval(sampler);
   clearInterval(drip);
   const stillOpen = count - closedByServer;
@@ -193,18 +206,20 @@ function writePerformanceDoc(f: Record<string, any>): void {
   const path = join(ROOT, 'docs/performance.md');
   const doc = readFileSync(path, 'utf8');
   const [startMark, endMark] = ['<!-- overload:start (generated by `npm run bench:overload`) -->', '<!-- overload:end -->'];
-  const row = (name: string, r: any, extra: string) => `| ${name} | ${r.result.sent} | ${r.result.answeredPerSecond} | ${r.result.p50} | ${r.result.p99} | ${extra} | ${r.healthP99Ms} / ${r.healthMaxMs} | ${r.maxRssMb} | ${r.maxSockets} |`;
+  const row = (name: string, r: any, extra: string) =>
+    `| ${name} | ${r.result.sent} | ${r.result.answeredPerSecond} | ${r.result.p50} | ${r.result.p99} | ${extra} | ${r.health.p50Ms} / ${r.health.p99Ms} / ${r.health.maxMs} | ${r.maxRssMb} | ${r.maxSockets} |`;
   const lines = [
     startMark,
-    `Run ${f.date.slice(0, 10)}, ${f.seconds} s per load, gateway ${f.pinned ? 'pinned to one core' : 'unpinned'}; idle p50 ${f.idle.p50Ms} ms, RSS ${f.idle.rssMb} MB at rest. Took ${f.tookSeconds} s.`,
+    `Run ${f.date.slice(0, 10)}, ${f.seconds} s per load, gateway ${f.pinned ? 'pinned to one core' : 'unpinned'}; idle p50 ${f.idle.p50Ms} ms, RSS ${f.idle.rssMb} MB at rest. Took ${f.tookSeconds} s; load average ${f.loadAverageBefore} at the start, ${f.loadAverageAfter} at the end (2 cores).`,
     '',
-    '| load (cross-subgraph query) | sent | answered/s | p50 ms | p99 ms | shed | health p99 / max ms | RSS MB | sockets |',
+    '| load (cross-subgraph query) | sent | answered/s | p50 ms | p99 ms | shed | health p50 / p99 / max ms | RSS MB | sockets |',
     '|---|---|---|---|---|---|---|---|---|',
     row('capacity (10 connections)', f.capacity, '0 %'),
     row(`2× (${f['2x'].offeredRate}/s offered, 200 conn.)`, f['2x'], `${f['2x'].shedPercent} %`),
     row(`5× (${f['5x'].offeredRate}/s offered, 500 conn.)`, f['5x'], `${f['5x'].shedPercent} %`),
     '',
-    `- p99 of answered requests at 5× capacity: **${f['5x'].p99OverCapacityP99} ×** the p99 at capacity (at 2×: ${f['2x'].p99OverCapacityP99} ×).`,
+    `- p99 of answered requests at 5× capacity: **${f['5x'].p99OverCapacityP99} ×** the p99 at capacity (at 2×: ${f['2x'].p99OverCapacityP99} ×). Per second of the 5× load, answered/s and p99 ms: ${f['5x'].result.perSecond.map((s: any) => `${s.answered}/${s.p99}`).join(', ')}.`,
+    `- Health while loaded, from this process every 100 ms as before (its p99 is about its worst of 80 samples): ${['capacity', '2x', '5x'].map((k) => `${k} ${f[k].healthP99Ms} ms`).join(', ')}.`,
     `- Recovery (5 probes in a row within ${f.idle.normalMs} ms, i.e. normal latency) after the load stops: ${f['2x'].recoveredMs} ms after 2×, **${f['5x'].recoveredMs} ms** after 5×; gateway sockets then ${f['5x'].socketsAfter}.`,
     `- A stalled subgraph (reviews never answers): a products-only query at ${Math.round(f.capacity.result.answeredPerSecond / 2)}/s has p50/p99 ${f.stall.productsOnlyAlone.p50}/${f.stall.productsOnlyAlone.p99} ms alone and **${f.stall.productsOnlyBesideStall.p50}/${f.stall.productsOnlyBesideStall.p99} ms** beside the cross query that touches the stalled subgraph (shed: ${f.stall.productsOnlyBesideStall.shed}); the cross query itself answered ${f.stall.crossDuringStall.answered} times with partial data, p50/p99 ${f.stall.crossDuringStall.p50}/${f.stall.crossDuringStall.p99} ms.`,
     `- A failing subgraph (accounts answers 500): ${f.failing.load.answered} cross queries answered in ${f.seconds} s, only **${f.failing.fetchesReachingAccounts}** fetches reached accounts (the breaker's first failures and its probes); with the breaker open the query answers in **p50 ${f.failing.breakerOpenP50Ms} / p99 ${f.failing.breakerOpenP99Ms} ms**, partial data: ${f.failing.partialData}; normal again ${f.failing.recoveredMs} ms after accounts recovered.`,

@@ -6,6 +6,12 @@
  * ones about to time out or already given up by their clients, and serving the newest keeps the wait of
  * what is served short while the old ones reach their timeout.
  *
+ * A standing queue (RFC 8289 §1: one that does not drain) is cut short, as CoDel does and as "Fail at
+ * Scale" applies it to request queues: once the queue has not been empty for `standing.intervalMs`, a
+ * waiter that has waited longer than `standing.maxWaitMs` is refused when a slot frees instead of served
+ * (WAITED_TOO_LONG), oldest first. A burst still waits up to its queue timeout; an overload that lasts
+ * gets the short wait, so what is served is served near its service time.
+ *
  * Written here rather than taken from p-limit: p-limit has no bound on its queue and a queued task cannot
  * leave it, while here a waiter whose signal aborts (its client left, its deadline passed, its queue
  * timeout fired) leaves at once and never takes a slot.
@@ -16,9 +22,13 @@ export type Release = () => void;
 
 /** The queue is full: the caller is refused at once. */
 export const QUEUE_FULL = Symbol('queue full');
+/** The waiter waited past `standing.maxWaitMs` in a standing queue: refused, never served. */
+export const WAITED_TOO_LONG = Symbol('waited too long');
 
 interface Waiter {
+  readonly since: number;
   grant(release: Release): void;
+  refuse(): void;
 }
 
 export interface SemaphoreOptions {
@@ -28,13 +38,21 @@ export interface SemaphoreOptions {
   maxQueue: number;
   /** Past this many waiters, the newest is served first. Default: never. */
   newestFirstAbove?: number;
+  /** The wait allowed once the queue has stood `intervalMs` without emptying. Default: no such bound. */
+  standing?: { intervalMs: number; maxWaitMs: number };
+  /** Clock in ms, for tests. Default `performance.now`. */
+  now?: () => number;
 }
 
 export class Semaphore {
-  readonly #max: number;
-  readonly #maxQueue: number;
-  readonly #newestFirstAbove: number;
+  #max: number;
+  #maxQueue: number;
+  #newestFirstAbove: number;
+  readonly #standing: SemaphoreOptions['standing'];
+  readonly #now: () => number;
   #held = 0;
+  /** When the queue last went from empty to not empty. */
+  #queuedSince = 0;
   /** Oldest first. An array: removing a waiter that left is a scan, and the queue is bounded and short. */
   readonly #queue: Waiter[] = [];
 
@@ -43,6 +61,35 @@ export class Semaphore {
     this.#max = options.max;
     this.#maxQueue = options.maxQueue;
     this.#newestFirstAbove = options.newestFirstAbove ?? Number.POSITIVE_INFINITY;
+    this.#standing = options.standing;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+
+  /**
+   * Changes the bound on holders (an adaptive limit). Raised, waiters are served at once; lowered, holders
+   * beyond it keep their slot until they release it.
+   */
+  set max(max: number) {
+    if (!(max >= 1)) throw new TypeError('Semaphore: max must be ≥ 1');
+    this.#max = max;
+    while (this.#held < this.#max && this.#queue.length > 0) {
+      this.#held++;
+      if (!this.#grantNext(this.#releaser())) this.#held--;
+    }
+  }
+
+  /** Changes the bound on waiters; those already beyond a lowered one stay until served or gone. */
+  set maxQueue(waiters: number) {
+    this.#maxQueue = waiters;
+  }
+
+  /** Past this many waiters the newest is served first; 0: always newest first. */
+  set newestFirstAbove(waiters: number) {
+    this.#newestFirstAbove = waiters;
   }
 
   get held(): number {
@@ -61,10 +108,11 @@ export class Semaphore {
   }
 
   /**
-   * A slot, waiting in the queue when none is free. Resolves QUEUE_FULL when the queue is full; rejects
+   * A slot, waiting in the queue when none is free. Resolves QUEUE_FULL when the queue is full,
+   * WAITED_TOO_LONG when a standing queue refused it; rejects
    * with `signal.reason` when the signal aborts first (the waiter leaves the queue).
    */
-  acquire(signal?: AbortSignal): Promise<Release | typeof QUEUE_FULL> {
+  acquire(signal?: AbortSignal): Promise<Release | typeof QUEUE_FULL | typeof WAITED_TOO_LONG> {
     const now = this.tryAcquire();
     if (now) return Promise.resolve(now);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -75,11 +123,17 @@ export class Semaphore {
         reject(signal?.reason);
       };
       const waiter: Waiter = {
+        since: this.#now(),
         grant: (release) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(release);
         },
+        refuse: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(WAITED_TOO_LONG);
+        },
       };
+      if (this.#queue.length === 0) this.#queuedSince = waiter.since;
       this.#queue.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -90,13 +144,23 @@ export class Semaphore {
     return () => {
       if (released) return;
       released = true;
-      const next = this.#queue.length > this.#newestFirstAbove ? this.#queue.pop() : this.#queue.shift();
-      if (!next) {
-        this.#held--;
-        return;
-      }
-      // The slot passes straight to a waiter: the count of holders does not change.
-      next.grant(this.#releaser());
+      // The slot passes straight to a waiter (the count of holders does not change), unless the bound was
+      // lowered below the holders.
+      if (this.#held > this.#max || !this.#grantNext(this.#releaser())) this.#held--;
     };
+  }
+
+  /** Grants `release` to the next waiter to serve, after refusing those that waited too long. */
+  #grantNext(release: Release): boolean {
+    const now = this.#now();
+    if (this.#standing && this.#queue.length > 0 && now - this.#queuedSince >= this.#standing.intervalMs) {
+      const tooOld = now - this.#standing.maxWaitMs;
+      // Oldest first: the queue is in arrival order.
+      while (this.#queue.length > 0 && (this.#queue[0] as Waiter).since < tooOld) (this.#queue.shift() as Waiter).refuse();
+    }
+    const next = this.#queue.length > this.#newestFirstAbove ? this.#queue.pop() : this.#queue.shift();
+    if (!next) return false;
+    next.grant(release);
+    return true;
   }
 }

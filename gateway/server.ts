@@ -14,6 +14,8 @@ import type { GatewayConfig } from './config/types.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { StartupError } from './errors.ts';
 import { createAuthThrottle } from './http/auth-throttle.ts';
+import type { LoopDelay } from './http/adaptive-limit.ts';
+import { createAdmission } from './http/admission.ts';
 import { createBrowserFront } from './http/browser.ts';
 import { createHttpFront } from './http/front.ts';
 import { httpServerOptions, onClientError } from './http/timeouts.ts';
@@ -47,6 +49,8 @@ export interface GatewayOptions {
   onOverloadEvent?: OverloadListener;
   /** Rate limiting's refusals and decisions without the store (docs/fleet.md "Rate limits"), e.g. for metrics. */
   onRateLimitEvent?: RateLimitListener;
+  /** The event loop's delay and CPU per window, for the adaptive bound (tests). Default: measured. */
+  loopDelay?: LoopDelay;
 }
 
 /** A started gateway (public API): where it listens, what it publishes, how to stop it. */
@@ -131,8 +135,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     revocations,
     keyFor: (issuer) => authenticator.jwt.keySets.get(issuer)?.getKey,
   });
+  const admission = createAdmission(config.admission, {
+    onEvent: (event) => {
+      if (event.type === 'admission bound') guardFor.followAdmissionBound(event.operations);
+      onOverloadEvent?.(event);
+    },
+    ...(options.loopDelay ? { loopDelay: options.loopDelay } : {}),
+  });
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, onOverloadEvent, authThrottle, ...browser }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, admission, authThrottle, ...browser }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;
@@ -150,6 +161,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     server.listen(config.listen.port, config.listen.host, () => resolve());
   }).catch(async (error: unknown) => {
     revocations.close();
+    admission.close();
     await Promise.all([apollo.stop(), agents.close(), observability.close(), shared?.close()]);
     stopWatching();
     authenticator.close();
@@ -178,6 +190,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
           ]);
         }
         server.closeAllConnections();
+        admission.close();
         await closed;
         await apollo.stop();
         await agents.close();

@@ -15,8 +15,7 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import { AuthError, authErrorResponse } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { OverloadListener } from '../overload-events.ts';
-import { createAdmission } from './admission.ts';
+import type { Admission } from './admission.ts';
 import type { AuthThrottle } from './auth-throttle.ts';
 import type { Cors } from './cors.ts';
 import { requestIdOf } from './request-id.ts';
@@ -34,8 +33,8 @@ export interface HttpFrontOptions {
   log: Logger;
   /** Called once the request's context is built (the access log reads its principal). */
   onContext?: (req: IncomingMessage, context: GatewayContext) => void;
-  /** Requests shed by the admission control (docs/overload.md). */
-  onOverloadEvent?: OverloadListener;
+  /** The admission control (docs/overload.md): server.ts makes it, and stops it on close. */
+  admission: Admission;
   /** CORS for browser apps on other origins; undefined: off. */
   cors?: Cors | undefined;
   /** Cookie sessions (`/auth/*` and the session credential); undefined: off. */
@@ -50,7 +49,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { config, apollo, authenticator, log } = options;
   const jwksBody = JSON.stringify(options.jwks);
   const { bodyBytes, batchedOperations } = config.limits;
-  const admission = createAdmission(config.admission, options.onOverloadEvent);
+  const { admission } = options;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = parseRequestTarget(req.url);
@@ -131,11 +130,20 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
 }
 
 /**
- * Answers before the body is read. Node would otherwise read and discard the whole body to keep the
- * connection alive; closing it instead means a refused request costs no body bytes.
+ * A refused request's body up to this size is read and dropped by Node after the answer, and the
+ * connection kept: a client refused under load (503) sends its next request on the same connection
+ * instead of paying for a new one, and the gateway pays a few kilobytes instead of an accept and a
+ * handshake. A GraphQL request is usually far smaller.
+ */
+export const DISCARDED_BODY_BYTES = 16 * 1024;
+
+/**
+ * Answers before the body is read. A body of unknown length (chunked) or over DISCARDED_BODY_BYTES
+ * closes the connection, so a refused request costs no body bytes (docs/architecture.md "Decisions");
+ * a smaller one is dropped by Node after the answer, keeping the connection alive.
  */
 function refuseUnread(req: IncomingMessage, res: ServerResponse, answer: () => void): void {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !req.complete) res.setHeader('connection', 'close');
+  const declared = req.headers['transfer-encoding'] === undefined ? Number(req.headers['content-length'] ?? 0) : Number.POSITIVE_INFINITY;
+  if (!req.complete && !(declared <= DISCARDED_BODY_BYTES)) res.setHeader('connection', 'close');
   answer();
 }

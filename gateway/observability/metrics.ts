@@ -120,6 +120,11 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     labelNames: ['reason'] as const,
     registers,
   });
+  const bound = new Gauge({
+    name: 'frontdesk_admission_bound_operations',
+    help: 'Operations the admission control admits at once now: admission.maxInFlight, lower while the event loop lags or operations slow down (the adaptive bound)',
+    registers,
+  });
   const breaker = new Gauge({
     name: 'frontdesk_subgraph_breaker_state',
     help: "A subgraph's circuit breaker: 1 for its current state (closed, open, half-open), 0 for the others",
@@ -194,6 +199,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     },
     overload(event) {
       if (event.type === 'shed') shed.inc({ reason: event.reason });
+      else if (event.type === 'admission bound') bound.set(event.operations);
       else if (event.type === 'fetch shared') shared.inc({ subgraph: event.subgraph });
       else for (const state of BREAKER_STATES) breaker.set({ subgraph: event.subgraph, state }, state === event.state ? 1 : 0);
     },

@@ -92,6 +92,11 @@ export class SubgraphGuard {
     });
   }
 
+  /** Changes the limit of fetches in flight; those beyond a lowered one finish as they are. */
+  set concurrency(limit: number) {
+    this.#limit.max = limit;
+  }
+
   get breakerState() {
     return this.#breaker.state;
   }
@@ -199,14 +204,24 @@ export function createSubgraphGuards(config: Pick<GatewayConfig, 'subgraphs' | '
   const guards = new Map<string, SubgraphGuard>();
   const { breaker, dedup, queueTimeoutMs } = config.subgraphDefaults;
   // Half the admitted operations at most wait on any one subgraph: one that stalls leaves the other half.
-  const concurrency = config.subgraphDefaults.concurrency ?? Math.max(1, Math.floor(config.admission.maxInFlight / 2));
-  return (name: string): SubgraphGuard => {
+  // Unless configured, the limit is half of the admission bound in force (docs/overload.md), which the
+  // adaptive bound lowers: half of maxInFlight would let a stalled subgraph hold every admitted operation
+  // without ever filling its own limit, and so without its breaker ever learning that it stalled.
+  const halfOf = (bound: number) => Math.max(1, Math.floor(bound / 2));
+  let followed = halfOf(config.admission.maxInFlight);
+  const limitOf = (name: string) => config.subgraphs[name]?.concurrency ?? config.subgraphDefaults.concurrency;
+  const guardFor = (name: string): SubgraphGuard => {
     let guard = guards.get(name);
     if (!guard) {
-      const limit = config.subgraphs[name]?.concurrency ?? concurrency;
-      guard = new SubgraphGuard(name, { concurrency: limit, queueTimeoutMs, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
+      guard = new SubgraphGuard(name, { concurrency: limitOf(name) ?? followed, queueTimeoutMs, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
       guards.set(name, guard);
     }
     return guard;
   };
+  /** The admission bound changed: the subgraphs without a configured limit follow it. */
+  const followAdmissionBound = (bound: number): void => {
+    followed = halfOf(bound);
+    for (const [name, guard] of guards) if (limitOf(name) === undefined) guard.concurrency = followed;
+  };
+  return Object.assign(guardFor, { followAdmissionBound });
 }

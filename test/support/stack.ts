@@ -12,6 +12,7 @@ import { createAuthenticator, type Authenticator } from '../../gateway/auth/auth
 import { generateDevKey, loadIdentityKeys, type SigningKey } from '../../gateway/identity/keys.ts';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
+import type { LoopDelay } from '../../gateway/http/adaptive-limit.ts';
 import type { OverloadEvent } from '../../gateway/overload-events.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { runSubgraph, SUBGRAPH_NAMES, type RunningSubgraph, type SubgraphName } from '../../subgraphs/shop/example.ts';
@@ -99,6 +100,8 @@ export interface StackOptions {
   replay?: boolean;
   env?: Record<string, string>;
   now?: () => number;
+  /** The event loop's delay and CPU per window, as the adaptive admission bound sees them. */
+  loopDelay?: LoopDelay;
   /** What the subgraphs trust as the gateway's JWKS. Default: the public half of the stack's key. */
   subgraphJwks?: string | JSONWebKeySet;
   /** Per started subgraph, keys merged into its `subgraphs.<name>` config (e.g. an https front and its `tls`). */
@@ -156,7 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line) as LogEntry) });
   const clock = options.now ? { now: options.now } : {};
   const authenticator = createAuthenticator(config.auth, { log, ...clock, clientCertificate: config.listen.tls?.clientCert });
-  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator, onOverloadEvent: (event) => void overloadEvents.push(event) });
+  const gateway = await startGateway(config, { log, ...clock, supergraphPollMs: 100, authenticator, onOverloadEvent: (event) => void overloadEvents.push(event), ...(options.loopDelay ? { loopDelay: options.loopDelay } : {}) });
   const signingKey = (await loadIdentityKeys(config.identity, silent)).signing;
   const peers: RunningGateway[] = [];
   return {

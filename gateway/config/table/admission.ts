@@ -4,7 +4,7 @@
  * before any authentication work or subgraph call.
  */
 import { availableParallelism } from 'node:os';
-import { duration, integer, section } from './fields.ts';
+import { duration, integer, number, section } from './fields.ts';
 
 /**
  * Operations in flight per core when `admission.maxInFlight` is not set. The gateway's own work per
@@ -28,9 +28,27 @@ export const admission = section(
       defaultText: '4 × `admission.maxInFlight`',
       min: 0,
       max: 100_000,
-      doc: 'most operations waiting for a slot (first come first served; newest first while it is over half full); one more gets 503 `OVERLOADED` at once',
+      doc: 'most operations waiting for a slot, fewer in proportion while the adaptive bound is under `maxInFlight` (first come first served; newest first while it is over half full or the bound is lowered); one more gets 503 `OVERLOADED` at once',
     }),
-    queueTimeout: duration({ default: '1s', min: '1ms', max: '1m', doc: 'longest wait for a slot; then 503 `OVERLOADED`' }),
+    queueTimeout: duration({ default: '1s', min: '1ms', max: '1m', doc: 'longest wait for a slot in a burst; then 503 `OVERLOADED`' }),
+    standingQueueTimeout: duration({
+      default: '10ms',
+      min: '1ms',
+      max: '1m',
+      doc: 'longest wait for a slot once the queue has not been empty for a whole `queueTimeout` (a standing queue): an older waiter gets 503 `OVERLOADED` when a slot frees',
+    }),
+    eventLoopDelayTarget: duration({
+      default: '20ms',
+      min: '0ms',
+      max: '10s',
+      doc: 'event-loop delay the adaptive bound keeps under: while the loop lags more, fewer than `maxInFlight` operations are admitted (`0ms`: the loop is not a signal; with `latencyTolerance: 0` too, the bound is `maxInFlight`)',
+    }),
+    latencyTolerance: number({
+      default: 2,
+      min: 0,
+      max: 100,
+      doc: 'median operation latency the adaptive bound allows, as a multiple of the lowest median seen: while operations are slower, fewer than `maxInFlight` are admitted (`0`: latency is not a signal)',
+    }),
     retryAfter: duration({ default: '1s', min: '1s', max: '1h', doc: '`Retry-After` of a 503 `OVERLOADED`, in whole seconds (RFC 9110 §10.2.3)' }),
   },
   ({ maxInFlight, queue, ...rest }) => {

@@ -107,7 +107,7 @@ export const subgraphDefaults = section('How every subgraph is called.', {
     doc: 'subgraph request timeout, from the fetch being issued (a wait for a concurrency slot included) to the last byte; never past `server.deadline` or the client leaving',
   }),
   concurrency: integer({
-    defaultText: 'half of `admission.maxInFlight`',
+    defaultText: 'half of the admission bound in force (`admission.maxInFlight`, lower while the adaptive bound is)',
     min: 1,
     max: 10_000,
     doc: 'most fetches in flight to one subgraph: a subgraph that stalls holds at most this many operations, the others keep their slots (docs/overload.md)',

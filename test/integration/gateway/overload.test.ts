@@ -56,7 +56,11 @@ function open(url: string): Promise<Socket> {
 
 describe('admission control', () => {
   it('past the bound and the queue: 503 OVERLOADED with Retry-After, before authentication and any subgraph call; health still answers at once', async () => {
-    const s = await stack({ admission: { maxInFlight: 2, queue: 1, queueTimeout: '10s', retryAfter: '2s' }, subgraphDefaults: { concurrency: 8 } });
+    // No standing-queue cut and no adaptive bound here: the queued request waits for as long as the test takes.
+    const s = await stack({
+      admission: { maxInFlight: 2, queue: 1, queueTimeout: '10s', standingQueueTimeout: '10s', eventLoopDelayTarget: '0ms', latencyTolerance: 0, retryAfter: '2s' },
+      subgraphDefaults: { concurrency: 8 },
+    });
     const products = holdRequests(s.subgraphs.products.server);
     const admitted = [s.query(PRODUCT('p001')), s.query(PRODUCT('p002'))];
     await products.until((h) => h.arrived === 2);

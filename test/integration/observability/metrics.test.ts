@@ -125,11 +125,12 @@ describe('metrics off (the default)', () => {
 });
 
 describe('overload protection on /metrics', () => {
-  it("a subgraph's circuit breaker state is exported as it changes", async () => {
+  it("a subgraph's circuit breaker state is exported as it changes; the admission bound from the start", async () => {
     const own = await startStack();
     const gateway = await startObservedGateway(own, {
       metrics: { listen: { host: '127.0.0.1', port: 0 } },
       subgraphDefaults: { breaker: { failures: 2, coolDown: '30s' } },
+      admission: { maxInFlight: 24, eventLoopDelayTarget: '0ms', latencyTolerance: 0 },
     });
     try {
       await own.subgraphs.accounts.close(); // accounts refuses connections from now on
@@ -138,6 +139,7 @@ describe('overload protection on /metrics', () => {
       expect(sample(samples, 'frontdesk_subgraph_breaker_state', { subgraph: 'accounts', state: 'open' })).toBe(1);
       expect(sample(samples, 'frontdesk_subgraph_breaker_state', { subgraph: 'accounts', state: 'closed' })).toBe(0);
       expect(sample(samples, 'frontdesk_requests_shed_total', { reason: 'queue full' })).toBe(0);
+      expect(sample(samples, 'frontdesk_admission_bound_operations', {})).toBe(24);
     } finally {
       await gateway.gateway.close();
       await own.close().catch(() => {});

@@ -25,7 +25,7 @@ describe('config types', () => {
       deadlineMs: number;
       maxHeaderBytes: number;
     }>();
-    expectTypeOf<GatewayConfig['admission']>().toEqualTypeOf<{ maxInFlight: number; queue: number; queueTimeoutMs: number; retryAfterMs: number }>();
+    expectTypeOf<GatewayConfig['admission']>().toEqualTypeOf<{ maxInFlight: number; queue: number; queueTimeoutMs: number; standingQueueTimeoutMs: number; eventLoopDelayTargetMs: number; latencyTolerance: number; retryAfterMs: number }>();
     expectTypeOf<GatewayConfig['subgraphDefaults']>().toEqualTypeOf<{
       timeoutMs: number;
       concurrency: number | undefined;
