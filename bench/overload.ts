@@ -21,6 +21,7 @@
  *   dedup      identical concurrent queries of one user: subgraph fetches made against fetches needed
  * BENCH_OVERLOAD_SECONDS (default 8) is the length of each load. BENCH_OVERLOAD_ONLY=load runs the first
  * three (capacity, 2x, 5x) and prints them without touching docs/performance.md: for trying a change.
+ * BENCH_ADMISSION sets the gateway's `admission:` section (YAML flow), e.g. '{ latencyTolerance: 2 }'.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -16,4 +16,11 @@ export interface GatewayContext {
   readonly clientAddress?: string | undefined;
   /** Aborts when `server.deadline` passes or the client disconnects: every subgraph fetch ends with it. */
   readonly signal?: AbortSignal;
+  /**
+   * What the operation met on its way, written by the rooms that saw it (a nested object: Apollo Server
+   * hands plugins and data sources a shallow copy of the context). `subgraphFailed`: a subgraph fetch
+   * answered SUBGRAPH_UNAVAILABLE, so the admission control leaves the operation out of its latency signal
+   * (docs/overload.md).
+   */
+  readonly outcome?: { subgraphFailed: boolean };
 }

@@ -68,9 +68,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     let log = this.#options.log;
     let principal = this.#options.servicePrincipal;
     let signal: AbortSignal | undefined;
+    let operation: GatewayContext | undefined;
     // @apollo/gateway does not export the GraphQLDataSourceRequestKind enum; its value is this string.
     if ((options.kind as string) === INCOMING_OPERATION && 'incomingRequestContext' in options) {
       const context = options.context;
+      operation = context;
       principal = context.principal;
       log = context.log;
       signal = context.signal;
@@ -95,11 +97,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       }));
     } catch (error) {
       log[error instanceof SubgraphFetchFailed && error.quiet ? 'debug' : 'warn']('subgraph request failed', { subgraph: name, error, cause: (error as Error).cause });
+      if (operation?.outcome) operation.outcome.subgraphFailed = true;
       return unavailable(name, options);
     }
     if (statusCode < 200 || statusCode >= 300) {
       // The body may say why (e.g. our identity token was refused); it belongs in the log, not the response.
       log.warn('subgraph answered an error status', { subgraph: name, status: statusCode, body: text.slice(0, 500) });
+      if (operation?.outcome) operation.outcome.subgraphFailed = true;
       return unavailable(name, options);
     }
     try {

@@ -15,12 +15,20 @@ import type { OverloadListener } from '../overload-events.ts';
 import { QUEUE_FULL, Semaphore, WAITED_TOO_LONG, type Release } from '../semaphore.ts';
 import { AdaptiveLimit, eventLoopDelay, MIN_SAMPLES, WINDOW_MS, type LoopDelay } from './adaptive-limit.ts';
 
+/**
+ * Gives the slot back. An operation whose subgraph fetch failed (`subgraphFailed`: a stalled or failing
+ * subgraph, its breaker, its concurrency limit) is left out of the latency signal: a subgraph's trouble is
+ * the per-subgraph guard's business (docs/overload.md), and counting its seconds-long operations would
+ * shrink the bound below the operations it holds and shed the queries that never touch it.
+ */
+export type AdmissionRelease = (outcome?: { subgraphFailed?: boolean }) => void;
+
 export interface Admission {
   /**
    * A release to call when the operation is done, or undefined when it is not admitted: the queue is full
    * or the wait timed out (answer with `refuse`), or the client left while waiting.
    */
-  admit(res: ServerResponse): Promise<Release | undefined>;
+  admit(res: ServerResponse): Promise<AdmissionRelease | undefined>;
   /** Answers 503 OVERLOADED with `Retry-After`. */
   refuse(res: ServerResponse): void;
   /** Operations running and waiting, and the bound in force, for tests and metrics. */
@@ -88,15 +96,15 @@ export function createAdmission(config: GatewayConfig['admission'], options: Adm
     };
   }
   /** The slot's release, which also records how long the operation held it (for the latency signal). */
-  const timed = (release: Release): Release => {
-    if (!(config.latencyTolerance > 0)) return release;
+  const timed = (release: Release): AdmissionRelease => {
+    if (!(config.latencyTolerance > 0)) return () => release();
     const since = performance.now();
     let done = false;
-    return () => {
+    return (outcome) => {
       if (done) return;
       done = true;
       release();
-      if (ended.length < MAX_SAMPLES) ended.push(performance.now() - since);
+      if (!outcome?.subgraphFailed && ended.length < MAX_SAMPLES) ended.push(performance.now() - since);
     };
   };
 

@@ -77,15 +77,23 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
 
     // Admitted before any authentication work, or 503 OVERLOADED (docs/overload.md).
     const release = await admission.admit(res);
+    const operation: { context?: GatewayContext } = {};
     if (!release) return refuseUnread(req, res, () => admission.refuse(res));
     try {
-      await handleOperation(req, res, target, requestId, requestLog);
+      await handleOperation(req, res, target, requestId, requestLog, operation);
     } finally {
-      release();
+      release({ subgraphFailed: operation.context?.outcome?.subgraphFailed === true });
     }
   };
 
-  const handleOperation = async (req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string, requestLog: Logger): Promise<void> => {
+  const handleOperation = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: RequestTarget,
+    requestId: string,
+    requestLog: Logger,
+    operation: { context?: GatewayContext },
+  ): Promise<void> => {
     const signal = operationSignal(res, config.server.deadlineMs);
     // A caller over its failed authentications is refused before any verification work.
     const throttled = options.authThrottle?.throttled(req);
@@ -111,7 +119,8 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
       if (body.length === 0 || body.length > batchedOperations) return sendError(res, 'BAD_REQUEST', `A batch holds 1 to ${batchedOperations} operations`);
     }
 
-    const context: GatewayContext = { requestId, principal, log: requestLog, signal, clientAddress: req.socket.remoteAddress };
+    const context: GatewayContext = { requestId, principal, log: requestLog, signal, clientAddress: req.socket.remoteAddress, outcome: { subgraphFailed: false } };
+    operation.context = context;
     options.onContext?.(req, context);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers: toHeaderMap(req), search: target.search, body },

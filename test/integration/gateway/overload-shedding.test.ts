@@ -236,6 +236,34 @@ describe('the adaptive bound follows the operations\' latency', () => {
   });
 });
 
+describe('a failing subgraph is not the admission\'s business', () => {
+  it('operations slowed by a subgraph that times out (SUBGRAPH_UNAVAILABLE) leave the latency signal alone: the bound stays at maxInFlight', async () => {
+    const s = await stack({
+      admission: { maxInFlight: 8, queue: 0, eventLoopDelayTarget: '0ms', latencyTolerance: 2 },
+      subgraphDefaults: { concurrency: 16, timeout: '300ms', breaker: { failures: 0 } },
+    });
+    const boundsOf = () => s.overloadEvents.flatMap((e) => (e.type === 'admission bound' ? [e.operations] : []));
+    const statuses: number[] = [];
+    const clients = (until: () => boolean) =>
+      Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          while (!until()) statuses.push((await s.query(PRODUCT(`p00${(i % 5) + 1}`))).status);
+        }),
+      );
+    let started = performance.now();
+    await clients(() => performance.now() - started > 600); // the lowest median, as above
+    const products = holdRequests(s.subgraphs.products.server); // from now on every products fetch times out
+    started = performance.now();
+    statuses.length = 0;
+    await clients(() => performance.now() - started > 2_000);
+    products.release();
+    // The same slowdown as the test above (operations 300 ms instead of a few), but each one is a subgraph
+    // failure: the bound never moves, and what was not admitted at once was only the queue's overflow.
+    expect(boundsOf()).toEqual([8]);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(20);
+  });
+});
+
 /** Sends `count` queries at once with the products subgraph on hold; what was admitted (reached it) and refused. */
 async function admittedOf(s: Stack, products: ReturnType<typeof holdRequests>, count: number) {
   const before = products.arrived;
