@@ -6,11 +6,10 @@
  * Without Chromium the browser tests are skipped, unless CI is set: then they fail (CI must install it).
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { startDemoApp, type DemoConfig } from '../../dev/demo/server.ts';
 import { AUDIENCE, startOidcProvider, type OidcProviderProcess } from './oidc-provider/client.ts';
+import { freePort } from './ports.ts';
 import { startStack, type Stack } from './stack.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,14 +21,7 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 }
 
-/** A loopback port free right now (bound on port 0, then released): for a redirect URI that must be known before the gateway starts. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 export const BFF_CLIENT = { id: 'frontdesk-bff', secret: 'bff-secret-for-tests' };
 export const SPA_CLIENT_ID = 'frontdesk-spa';

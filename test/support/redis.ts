@@ -4,7 +4,8 @@
  * (README "System packages"; `.ci/run` installs it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './ports.ts';
 
 export interface TestRedis {
   /** redis://127.0.0.1:<port> */
@@ -81,15 +82,4 @@ async function launch(port: number): Promise<ChildProcess> {
     }, 20);
   });
   return child;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
