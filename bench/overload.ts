@@ -19,8 +19,9 @@
  *              many are still open over time, and the latency of normal traffic beside them
  *   disconnect clients that give up 5-30 ms into the cross query, beside normal traffic
  *   dedup      identical concurrent queries of one user: subgraph fetches made against fetches needed
- * BENCH_OVERLOAD_SECONDS (default 8) is the length of each load. BENCH_OVERLOAD_ONLY=load runs the first
- * three (capacity, 2x, 5x) and prints them without touching docs/performance.md: for trying a change.
+ * BENCH_OVERLOAD_SECONDS (default 8) is the length of each load. BENCH_OVERLOAD_ONLY=<names> (comma-separated:
+ * load for 2x and 5x, stall, failing, slowloris, disconnect, dedup) runs capacity and those, and prints them
+ * without touching docs/performance.md: for trying a change.
  * BENCH_ADMISSION sets the gateway's `admission:` section (YAML flow), e.g. '{ latencyTolerance: 2 }'.
  */
 import { execSync } from 'node:child_process';
@@ -82,7 +83,7 @@ async function main() {
   const rate = capacity.result.answeredPerSecond;
   figures.capacity = capacity;
   log(`capacity ${rate} req/s, p50 ${capacity.result.p50} ms, p99 ${capacity.result.p99} ms, health p50/p99 ${capacity.health.p50Ms}/${capacity.health.p99Ms} ms`);
-  for (const [name, factor, connections] of [['2x', 2, 200], ['5x', 5, 500]] as const) {
+  for (const [name, factor, connections] of runs('load') ? ([['2x', 2, 200], ['5x', 5, 500]] as const) : []) {
     const run = await sampled(pid, load(QUERIES.cross, tokensFile, { connections, rate: factor * rate }));
     const recoveredMs = await recovery(token, normalMs);
     const shedShare = round((100 * run.result.shed) / Math.max(1, run.result.sent));
@@ -90,12 +91,29 @@ async function main() {
     log(`${name}: answered ${run.result.answeredPerSecond}/s p50 ${run.result.p50} p99 ${run.result.p99} ms, shed ${shedShare}%, health p50/p99 ${run.health.p50Ms}/${run.health.p99Ms} ms (bench process p99 ${run.healthP99Ms}), RSS ${run.maxRssMb} MB, sockets ${run.maxSockets}, recovered in ${recoveredMs} ms`);
   }
 
-  if (process.env.BENCH_OVERLOAD_ONLY === 'load') {
+  if (runs('stall')) figures.stall = await stall(token, tokensFile, rate, normalMs);
+  if (runs('failing')) figures.failing = await failing(token, tokensFile, rate, normalMs);
+  if (runs('slowloris')) figures.slowloris = await slowloris(pid, tokensFile, rate);
+  if (runs('disconnect')) figures.disconnect = await disconnects(pid, tokens, tokensFile, rate, normalMs);
+  if (runs('dedup')) figures.dedup = await dedup(token, oneTokenFile);
+  if (ONLY.size > 0) {
     process.stdout.write(`${JSON.stringify({ ...figures, loadAverageAfter: loadAverage() })}\n`);
     return;
   }
 
-  // A stalled subgraph: queries that do not touch it.
+  figures.tookSeconds = Math.round((Date.now() - started) / 1000);
+  figures.loadAverageAfter = loadAverage();
+  mkdirSync(join(OUT, '..'), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify(figures, null, 2)}\n`);
+  writePerformanceDoc(figures);
+  process.stdout.write(`\nresults: ${OUT}; docs/performance.md updated; took ${figures.tookSeconds} s\n`);
+}
+
+const ONLY = new Set((process.env.BENCH_OVERLOAD_ONLY ?? '').split(',').filter(Boolean));
+const runs = (scenario: string) => ONLY.size === 0 || ONLY.has(scenario);
+
+/** A stalled subgraph: queries that do not touch it, beside queries that do. */
+async function stall(token: string, tokensFile: string, rate: number, normalMs: number) {
   const alone = await load(QUERIES.productsOnly, tokensFile, { connections: 50, rate: Math.round(rate / 2) });
   await subgraph('reviews', 'fault', 'stall');
   const [beside, stalledCross] = await Promise.all([
@@ -103,13 +121,15 @@ async function main() {
     load(QUERIES.cross, tokensFile, { connections: 100, rate: Math.round(rate / 2) }),
   ]);
   await subgraph('reviews', 'fault', 'ok');
-  figures.stall = { productsOnlyAlone: alone, productsOnlyBesideStall: beside, crossDuringStall: stalledCross, recoveredMs: await recovery(token, normalMs) };
   log(`stall: products-only p50/p99 ${alone.p50}/${alone.p99} ms alone, ${beside.p50}/${beside.p99} ms beside the stall (shed ${beside.shed}); cross p50/p99 ${stalledCross.p50}/${stalledCross.p99}`);
+  return { productsOnlyAlone: alone, productsOnlyBesideStall: beside, crossDuringStall: stalledCross, recoveredMs: await recovery(token, normalMs) };
+}
 
-  // A failing subgraph: the breaker.
+/** A failing subgraph: the breaker. */
+async function failing(token: string, tokensFile: string, rate: number, normalMs: number) {
   await subgraph('accounts', 'fault', 'fail');
   const before = (await subgraph('accounts', 'count')).received;
-  const failing = await load(QUERIES.cross, tokensFile, { connections: 50, rate: Math.round(rate / 2) });
+  const failed = await load(QUERIES.cross, tokensFile, { connections: 50, rate: Math.round(rate / 2) });
   const reached = (await subgraph('accounts', 'count')).received - before;
   const open: number[] = [];
   let partial = true;
@@ -119,19 +139,8 @@ async function main() {
     partial &&= body.data !== null && body.errors?.some((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE') === true;
   }
   await subgraph('accounts', 'fault', 'ok');
-  figures.failing = { load: failing, fetchesReachingAccounts: reached, breakerOpenP50Ms: round(quantile(open, 0.5)), breakerOpenP99Ms: round(quantile(open, 0.99)), partialData: partial, recoveredMs: await recovery(token, normalMs, 30_000) };
-  log(`failing: ${failing.answered} answered (p50 ${failing.p50}, p99 ${failing.p99} ms), ${reached} fetches reached accounts; breaker open p50/p99 ${round(quantile(open, 0.5))}/${round(quantile(open, 0.99))} ms, partial data ${partial}`);
-
-  figures.slowloris = await slowloris(pid, tokensFile, rate);
-  figures.disconnect = await disconnects(pid, tokens, tokensFile, rate, normalMs);
-  figures.dedup = await dedup(token, oneTokenFile);
-
-  figures.tookSeconds = Math.round((Date.now() - started) / 1000);
-  figures.loadAverageAfter = loadAverage();
-  mkdirSync(join(OUT, '..'), { recursive: true });
-  writeFileSync(OUT, `${JSON.stringify(figures, null, 2)}\n`);
-  writePerformanceDoc(figures);
-  process.stdout.write(`\nresults: ${OUT}; docs/performance.md updated; took ${figures.tookSeconds} s\n`);
+  log(`failing: ${failed.answered} answered (p50 ${failed.p50}, p99 ${failed.p99} ms), ${reached} fetches reached accounts; breaker open p50/p99 ${round(quantile(open, 0.5))}/${round(quantile(open, 0.99))} ms, partial data ${partial}`);
+  return { load: failed, fetchesReachingAccounts: reached, breakerOpenP50Ms: round(quantile(open, 0.5)), breakerOpenP99Ms: round(quantile(open, 0.99)), partialData: partial, recoveredMs: await recovery(token, normalMs, 30_000) };
 }
 
 /** The 1-minute load average, rounded: how busy the machine was (other processes compete for the cores). */

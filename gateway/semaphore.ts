@@ -48,7 +48,7 @@ export class Semaphore {
   #max: number;
   #maxQueue: number;
   #newestFirstAbove: number;
-  readonly #standing: SemaphoreOptions['standing'];
+  #standing: SemaphoreOptions['standing'];
   readonly #now: () => number;
   #held = 0;
   /** When the queue last went from empty to not empty. */
@@ -90,6 +90,14 @@ export class Semaphore {
   /** Past this many waiters the newest is served first; 0: always newest first. */
   set newestFirstAbove(waiters: number) {
     this.#newestFirstAbove = waiters;
+  }
+
+  /**
+   * How long the queue must stand before its waiters get `standing.maxWaitMs`; 0: they get it now (the
+   * admission control sets it while it knows the gateway is overloaded). No effect without `standing`.
+   */
+  set standingIntervalMs(ms: number) {
+    if (this.#standing) this.#standing = { ...this.#standing, intervalMs: ms };
   }
 
   get held(): number {

@@ -26,6 +26,11 @@ export interface BreakerPass {
   failed(): void;
   /** The fetch was not made to completion for reasons of the caller's (it left, its deadline passed). */
   abandoned(): void;
+  /**
+   * False once the breaker has left the state this pass was given in for any state but closed: a fetch
+   * that waited for a concurrency slot meanwhile must not go to a subgraph the breaker now holds down.
+   */
+  readonly current: boolean;
 }
 
 export class CircuitBreaker {
@@ -67,7 +72,15 @@ export class CircuitBreaker {
       reported = true;
       if (generation === this.#generation) this.#record(outcome);
     };
-    return { succeeded: () => report('succeeded'), failed: () => report('failed'), abandoned: () => report('abandoned') };
+    const breaker = this;
+    return {
+      succeeded: () => report('succeeded'),
+      failed: () => report('failed'),
+      abandoned: () => report('abandoned'),
+      get current() {
+        return generation === breaker.#generation || breaker.#state === 'closed';
+      },
+    };
   }
 
   #record(outcome: 'succeeded' | 'failed' | 'abandoned'): void {

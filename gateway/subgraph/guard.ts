@@ -45,6 +45,7 @@ export class SubgraphFetchFailed extends Error {
 }
 
 const SUBGRAPH_TIMEOUT = new Error('subgraph timeout');
+const CIRCUIT_OPENED = new Error('circuit breaker opened');
 
 export interface GuardOptions {
   /** Fetches in flight at most, and how long one waits for a slot. */
@@ -70,6 +71,8 @@ export class SubgraphGuard {
   readonly #now: () => number;
   /** When a fetch last came back (answer or error): a stalled subgraph makes no progress at all. */
   #lastProgressAt: number;
+  /** How to cut each fetch in flight: when the breaker opens, none of them may hold its operation longer. */
+  readonly #inFlight = new Set<(reason: unknown) => void>();
 
   constructor(name: string, options: GuardOptions) {
     this.#name = name;
@@ -88,6 +91,11 @@ export class SubgraphGuard {
         if (state === 'open') options.log.warn('subgraph circuit breaker open: its fetches fail fast', { ...fields, coolDownMs: options.coolDownMs });
         else options.log.info(state === 'closed' ? 'subgraph circuit breaker closed' : 'subgraph circuit breaker half-open: one probe', fields);
         options.onEvent({ type: 'breaker', subgraph: name, state });
+        // The breaker holds the subgraph down: the fetches still in flight to it are cut now, not at the
+        // subgraph timeout. After a stall every one of them would otherwise hold its operation — and its
+        // admission slot — for the whole timeout, beside the queries that never touch this subgraph
+        // (docs/overload.md, bench:overload's stall scenario).
+        if (state === 'open') for (const cut of this.#inFlight) cut(CIRCUIT_OPENED);
       },
     });
   }
@@ -146,7 +154,7 @@ export class SubgraphGuard {
   async #guarded(operation: AbortSignal | undefined, timeoutMs: number, send: (signal: AbortSignal) => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
     const pass = this.#breaker.tryPass();
     if (!pass) throw new SubgraphFetchFailed('circuit open');
-    const { signal, dispose } = deadlineSignal(operation, timeoutMs);
+    const { signal, abort, dispose } = deadlineSignal(operation, timeoutMs);
     const waiting = deadlineSignal(signal, this.#queueTimeoutMs);
     let release: Release;
     try {
@@ -163,6 +171,14 @@ export class SubgraphGuard {
     } finally {
       waiting.dispose();
     }
+    // The breaker opened while this fetch waited for its slot: it fails fast like the fetches after it.
+    if (!pass.current) {
+      release();
+      dispose();
+      pass.abandoned();
+      throw new SubgraphFetchFailed('circuit open');
+    }
+    this.#inFlight.add(abort);
     try {
       const answer = await send(signal).finally(() => (this.#lastProgressAt = this.#now()));
       // 5xx and 429: the subgraph is failing or shedding; any other status is an answer (docs/overload.md).
@@ -174,17 +190,22 @@ export class SubgraphGuard {
         pass.abandoned();
         throw new SubgraphFetchFailed('operation ended', { cause: error });
       }
+      if (signal.reason === CIRCUIT_OPENED) {
+        pass.abandoned(); // let through before the breaker opened: its outcome is ignored anyway
+        throw new SubgraphFetchFailed('circuit open', { cause: error });
+      }
       pass.failed();
       throw new SubgraphFetchFailed(signal.reason === SUBGRAPH_TIMEOUT ? 'timeout' : 'failed', { cause: error });
     } finally {
+      this.#inFlight.delete(abort);
       release();
       dispose();
     }
   }
 }
 
-/** `operation` cut to `timeoutMs`: one timer and one listener, both gone on dispose. */
-function deadlineSignal(operation: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; dispose: () => void } {
+/** `operation` cut to `timeoutMs` (or by `abort`): one timer and one listener, both gone on dispose. */
+function deadlineSignal(operation: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; abort: (reason: unknown) => void; dispose: () => void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(SUBGRAPH_TIMEOUT), timeoutMs);
   const onAbort = () => controller.abort(operation?.reason);
@@ -192,6 +213,7 @@ function deadlineSignal(operation: AbortSignal | undefined, timeoutMs: number): 
   else operation?.addEventListener('abort', onAbort, { once: true });
   return {
     signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
     dispose: () => {
       clearTimeout(timer);
       operation?.removeEventListener('abort', onAbort);

@@ -123,6 +123,25 @@ describe('semaphore: a standing queue (RFC 8289) and a bound that changes', () =
     expect(await b).toBeTypeOf('function');
   });
 
+  it('standingIntervalMs 0 (the gateway knows it is overloaded): a waiter older than maxWaitMs is refused even in a young queue', async () => {
+    const time = clock();
+    const s = new Semaphore({ max: 1, maxQueue: 10, newestFirstAbove: 0, standing: { intervalMs: 100, maxWaitMs: 20 }, now: time.now });
+    const held = s.tryAcquire() as Release;
+    const old = s.acquire();
+    time.advance(30); // older than maxWaitMs; the queue is 30 ms old, a burst for intervalMs 100
+    const fresh = s.acquire();
+    s.standingIntervalMs = 0;
+    held();
+    // Newest first alone would serve `fresh` now and `old` at the next release, 30+ ms late: it is refused.
+    expect(await fresh).toBeTypeOf('function');
+    expect(await old).toBe(WAITED_TOO_LONG);
+    s.standingIntervalMs = 100; // back to bursts: a waiter may wait past maxWaitMs again
+    const later = s.acquire();
+    time.advance(50);
+    ((await fresh) as Release)();
+    expect(await later).toBeTypeOf('function');
+  });
+
   it('newestFirstAbove can change: 0 serves the newest first at any queue length', async () => {
     const s = new Semaphore({ max: 1, maxQueue: 10, newestFirstAbove: 5 });
     const held = s.tryAcquire() as Release;

@@ -44,10 +44,10 @@ export const admission = section(
       doc: 'event-loop delay the adaptive bound keeps under: while the loop lags more, fewer than `maxInFlight` operations are admitted (`0ms`: the loop is not a signal; with `latencyTolerance: 0` too, the bound is `maxInFlight`)',
     }),
     latencyTolerance: number({
-      default: 0,
+      default: 2,
       min: 0,
       max: 100,
-      doc: 'median operation latency the adaptive bound allows, as a multiple of the lowest median seen: while operations are slower, fewer than `maxInFlight` are admitted (`0`: latency is not a signal; try `2` when the subgraphs saturate before the gateway, docs/overload.md)',
+      doc: 'median operation latency the adaptive bound allows, as a multiple of the lowest median seen: while operations are slower, fewer than `maxInFlight` are admitted (`0`: latency is not a signal; docs/overload.md)',
     }),
     retryAfter: duration({ default: '1s', min: '1s', max: '1h', doc: '`Retry-After` of a 503 `OVERLOADED`, in whole seconds (RFC 9110 §10.2.3)' }),
   },

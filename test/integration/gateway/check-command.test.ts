@@ -58,7 +58,7 @@ describe('gateway check', () => {
     });
     expect(shown.server).toEqual({ keepAliveTimeout: '65s', requestTimeout: '60s', headersTimeout: '10s', bodyTimeout: '10s', deadline: '30s', maxHeaderBytes: 16_384 });
     // Derived from the machine, so not shown as a value; the rest of the section is.
-    expect(shown.admission).toEqual({ queueTimeout: '1s', standingQueueTimeout: '10ms', eventLoopDelayTarget: '20ms', latencyTolerance: 0, retryAfter: '1s' });
+    expect(shown.admission).toEqual({ queueTimeout: '1s', standingQueueTimeout: '10ms', eventLoopDelayTarget: '20ms', latencyTolerance: 2, retryAfter: '1s' });
     expect(shown.identity?.keys).toEqual([{ file: join(dir, 'identity.json') }]);
     expect(stdout).not.toContain(KEY_MATERIAL);
   }, 30_000);

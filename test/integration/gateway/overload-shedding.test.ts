@@ -160,7 +160,8 @@ describe('the adaptive bound', () => {
 describe('the queue while the adaptive bound is below maxInFlight', () => {
   it('serves the newest waiter first at any queue length (LIFO under overload), and holds fewer: queue × bound / maxInFlight', async () => {
     const s = await startStack({
-      config: { admission: { maxInFlight: 4, queue: 10, latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
+      // standingQueueTimeout long: the order is what is tested here, not the refusal of old waiters (below)
+      config: { admission: { maxInFlight: 4, queue: 10, standingQueueTimeout: '10s', latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
       loopDelay: { take: () => ({ delayMs: 100, cpu: 1 }), stop: () => {} },
     });
     stacks.push(s);
@@ -183,6 +184,31 @@ describe('the queue while the adaptive bound is below maxInFlight', () => {
     await Promise.all([first, ...waiters]);
     // Three waiters are under half the queue (5): FIFO would serve p002 first.
     expect(s.subgraphs.products.received.map((r) => JSON.stringify(r.body).match(/p00\d/)?.[0])).toEqual(['p001', 'p004', 'p003', 'p002']);
+  });
+
+  it('refuses a waiter older than standingQueueTimeout when a slot frees, however young the queue: the overload is known', async () => {
+    const s = await startStack({
+      config: { admission: { maxInFlight: 4, queue: 10, queueTimeout: '5s', standingQueueTimeout: '100ms', latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
+      loopDelay: { take: () => ({ delayMs: 100, cpu: 1 }), stop: () => {} },
+    });
+    stacks.push(s);
+    await sleep(500); // late with the CPU busy: the bound is down to 1
+    const products = holdRequests(s.subgraphs.products.server);
+    const first = s.query(PRODUCT('p001'));
+    await products.until((h) => h.arrived === 1);
+    const old = s.query(PRODUCT('p002'));
+    await sleep(300); // p002 has waited 300 ms: past standingQueueTimeout, well within queueTimeout
+    const fresh = s.query(PRODUCT('p003'));
+    await sleep(20);
+    products.release();
+    // A burst queue (300 ms old, queueTimeout 5 s) would serve p002 too, 300 ms late, after p003.
+    expect((await first).status).toBe(200);
+    expect((await fresh).status).toBe(200);
+    const refused = await old;
+    expect(refused.status).toBe(503);
+    expect(refused.body).toEqual(OVERLOADED);
+    expect(s.overloadEvents).toContainEqual({ type: 'shed', reason: 'queue timeout' });
+    expect(products.arrived).toBe(2);
   });
 });
 

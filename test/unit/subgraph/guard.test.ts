@@ -53,4 +53,41 @@ describe('subgraph guard', () => {
     expect(outcome).toMatchObject({ reason: 'busy' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(90);
   });
+
+  it('when the breaker opens, the fetches in flight to the subgraph fail at once instead of at the subgraph timeout', async () => {
+    const guard = new SubgraphGuard('reviews', { concurrency: 1, queueTimeoutMs: 30, failures: 1, coolDownMs: 60_000, dedup: false, log, onEvent: () => {} });
+    const call = { timeoutMs: 60_000, signal: undefined, sharingKey: undefined };
+    let aborted: unknown;
+    const stalled = (signal: AbortSignal) => new Promise<SubgraphAnswer>((_, reject) => signal.addEventListener('abort', () => reject((aborted = signal.reason))));
+    const started = performance.now();
+    const inFlight = guard.fetch(call, stalled).then(() => 'answered', (error: unknown) => error);
+    // The next fetch finds no slot and no progress for queueTimeout: the breaker opens on the stall.
+    await expect(guard.fetch(call, never)).rejects.toMatchObject({ reason: 'busy' });
+    expect(guard.breakerState).toBe('open');
+    const outcome = await Promise.race([inFlight, new Promise((resolve) => setTimeout(resolve, 2_000, 'still waiting'))]);
+    expect(outcome).toMatchObject({ reason: 'circuit open' });
+    expect(aborted).toBeInstanceOf(Error); // the send saw its signal abort: undici closes the connection
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(guard.inFlight).toBe(0);
+  });
+
+  it('a fetch that waited for a slot while the breaker opened fails fast and is never sent', async () => {
+    const guard = new SubgraphGuard('reviews', { concurrency: 2, queueTimeoutMs: 1_000, failures: 1, coolDownMs: 60_000, dedup: false, log, onEvent: () => {} });
+    const call = { timeoutMs: 60_000, signal: undefined, sharingKey: undefined };
+    const stalled = (signal: AbortSignal) => new Promise<SubgraphAnswer>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    let fail!: () => void;
+    const failing = () => new Promise<SubgraphAnswer>((resolve) => (fail = () => resolve({ statusCode: 503, text: '' })));
+    let sentAfterOpen = 0;
+    const first = guard.fetch(call, stalled).catch((error: unknown) => error);
+    const second = guard.fetch(call, failing).catch((error: unknown) => error);
+    const waiter = guard.fetch(call, () => ((sentAfterOpen += 1), never())).catch((error: unknown) => error);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(guard.waiting).toBe(1);
+    fail(); // one failure: the breaker opens, the stalled fetch is cut, both slots free up
+    expect(await second).toEqual({ statusCode: 503, text: '' }); // an answer, counted as a failure
+    expect(await first).toMatchObject({ reason: 'circuit open' });
+    expect(await waiter).toMatchObject({ reason: 'circuit open' });
+    expect(sentAfterOpen).toBe(0);
+    expect(guard.inFlight).toBe(0);
+  });
 });
