@@ -36,15 +36,23 @@ describe('adaptive limit', () => {
     expect(limit.next(late(200, 0.8), true)).toBe(16);
   });
 
-  it('grows by one per window on time, up to max', () => {
+  it('grows by one per window on time while reached, up to max', () => {
     const limit = new AdaptiveLimit({ max: 10, targetMs: 20, latencyTolerance: 0 });
     limit.next(late(40), true);
     expect(limit.limit).toBe(5);
     expect(limit.next(onTime, true)).toBe(6);
     expect(limit.next(late(20), true)).toBe(7); // at the target is on time
-    expect(limit.next(onTime, false)).toBe(8); // not reached: it recovers toward max all the same
     for (let i = 0; i < 10; i++) limit.next(onTime, true);
     expect(limit.limit).toBe(10);
+  });
+
+  it('not reached, it limits no one: it doubles per window back to max, so a burst after an overload meets max', () => {
+    const limit = new AdaptiveLimit({ max: 32, targetMs: 20, latencyTolerance: 2 });
+    for (let i = 0; i < 3; i++) limit.next(late(200), true);
+    expect(limit.limit).toBe(8);
+    expect(limit.next(onTime, false)).toBe(16);
+    expect(limit.next(onTime, false)).toBe(32);
+    expect(limit.next(onTime, false)).toBe(32);
   });
 });
 
@@ -66,7 +74,7 @@ describe('adaptive limit: the operations\' latency', () => {
     expect(limit.next(calm, true, 40)).toBe(8);
     expect(limit.next(calm, true, 20)).toBe(9); // within 2 × 10
     expect(limit.next(calm, true, undefined)).toBe(9); // reached, too few operations ended to judge: it holds
-    expect(limit.next(calm, false, undefined)).toBe(10); // not reached: it recovers
+    expect(limit.next(calm, false, undefined)).toBe(16); // not reached: it doubles (max 16)
   });
 
   it('the worse of the two signals decides', () => {
