@@ -23,6 +23,8 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Whether a line at `level` would be written: lets a hot path skip building fields nobody reads. */
+  isEnabled(level: LogLevel): boolean;
 }
 
 export interface LoggerOptions {
@@ -76,6 +78,7 @@ function wrap(logger: PinoLogger): Logger {
     warn: (msg, fields) => (fields ? logger.warn(fields, msg) : logger.warn(msg)),
     error: (msg, fields) => (fields ? logger.error(fields, msg) : logger.error(msg)),
     child: (fields) => wrap(logger.child(fields)),
+    isEnabled: (level) => logger.isLevelEnabled(level),
   };
 }
 

@@ -52,7 +52,10 @@ export function createRequestObserver(options: { log: Logger; metrics?: GatewayM
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       traceId = span.spanContext().traceId;
       span.end();
-    } else {
+    }
+    const level = route === 'graphql' || route === 'other' ? 'info' : 'debug';
+    if (!access.isEnabled(level)) return; // no line is built for a level nobody reads
+    if (!span) {
       // Tracing off: the client's traceparent travels to the subgraphs unchanged, so its trace id still joins the logs.
       const header = req.headers.traceparent;
       traceId = typeof header === 'string' ? TRACEPARENT.exec(header)?.[1] : undefined;
@@ -70,8 +73,7 @@ export function createRequestObserver(options: { log: Logger; metrics?: GatewayM
       ...(facts.principal ? { principal: principalHash(facts.principal), authMethod: facts.principal.method } : {}),
       ...(res.writableFinished ? {} : { aborted: true }),
     };
-    if (route === 'graphql' || route === 'other') access.info('request', line);
-    else access.debug('request', line);
+    access[level]('request', line);
   };
 
   return {
