@@ -109,7 +109,7 @@ auth:
   anonymous: false
   jwt: [{ issuer: https://idp.bench, jwks: ${idpJwks}, audience: [shop-api], algorithms: [ES256], typ: at+jwt }]
 identity: { issuer: https://gateway.bench, keys: [{ file: ${join(dir, 'identity-key.json')} }] }
-${process.env.BENCH_ADMISSION ? `admission: ${process.env.BENCH_ADMISSION}\n` : ''}`,
+${process.env.BENCH_ADMISSION ? `admission: ${process.env.BENCH_ADMISSION}\n` : ''}${process.env.BENCH_SUBGRAPH_DEFAULTS ? `subgraphDefaults: ${process.env.BENCH_SUBGRAPH_DEFAULTS}\n` : ''}`,
   );
   return { tokens, tokensFile, oneTokenFile, gatewayJwks, config };
 }

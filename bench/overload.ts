@@ -22,7 +22,8 @@
  * BENCH_OVERLOAD_SECONDS (default 8) is the length of each load. BENCH_OVERLOAD_ONLY=<names> (comma-separated:
  * load for 2x and 5x, stall, failing, slowloris, disconnect, dedup) runs capacity and those, and prints them
  * without touching docs/performance.md: for trying a change.
- * BENCH_ADMISSION sets the gateway's `admission:` section (YAML flow), e.g. '{ latencyTolerance: 2 }'.
+ * BENCH_ADMISSION sets the gateway's `admission:` section (YAML flow), e.g. '{ latencyTolerance: 0 }', and
+ * BENCH_SUBGRAPH_DEFAULTS its `subgraphDefaults:`, e.g. '{ queueTimeout: 250ms }'.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -235,7 +235,7 @@ export function createSubgraphGuards(config: Pick<GatewayConfig, 'subgraphs' | '
   const guardFor = (name: string): SubgraphGuard => {
     let guard = guards.get(name);
     if (!guard) {
-      guard = new SubgraphGuard(name, { concurrency: limitOf(name) ?? followed, queueTimeoutMs, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
+      guard = new SubgraphGuard(name, { concurrency: limitOf(name) ?? followed, queueTimeoutMs: config.subgraphs[name]?.queueTimeoutMs ?? queueTimeoutMs, failures: breaker.failures, coolDownMs: breaker.coolDownMs, dedup, log, onEvent, now });
       guards.set(name, guard);
     }
     return guard;

@@ -95,6 +95,7 @@ export const subgraphs = map(
     url: url({ defaultText: "the supergraph's routing URL", doc: 'override per subgraph; an unknown name fails at boot' }),
     timeout: duration({ defaultText: '`subgraphDefaults.timeout`', min: '1ms', doc: 'per-subgraph request timeout' }),
     concurrency: integer({ defaultText: '`subgraphDefaults.concurrency`', min: 1, max: 10_000, doc: 'per-subgraph limit of fetches in flight' }),
+    queueTimeout: duration({ defaultText: '`subgraphDefaults.queueTimeout`', min: '1ms', max: '1m', doc: 'per-subgraph wait for a concurrency slot: raise it for a subgraph whose fetches take longer than the default under load' }),
     tls: subgraphTls('TLS to this subgraph (https URLs), replacing `subgraphDefaults.tls`.'),
   }),
   { doc: 'overrides of the supergraph routing, by subgraph name' },
@@ -113,10 +114,10 @@ export const subgraphDefaults = section('How every subgraph is called.', {
     doc: 'most fetches in flight to one subgraph: a subgraph that stalls holds at most this many operations, the others keep their slots (docs/overload.md)',
   }),
   queueTimeout: duration({
-    default: '1s',
+    default: '250ms',
     min: '1ms',
     max: '1m',
-    doc: 'longest wait for a concurrency slot of a subgraph; then that fetch fails at once with `SUBGRAPH_UNAVAILABLE` (partial data)',
+    doc: 'longest wait for a concurrency slot of a subgraph; then that fetch fails at once with `SUBGRAPH_UNAVAILABLE` (partial data). Also how long a stalled subgraph takes to be learned: every slot taken and no answer for this long (docs/overload.md)',
   }),
   breaker: section('The circuit breaker in front of each subgraph (docs/overload.md).', {
     failures: integer({

@@ -49,7 +49,7 @@ describe('gateway check', () => {
     expect(shown.listen).toEqual({ host: '127.0.0.1', port: 4200 });
     expect(shown.subgraphDefaults).toEqual({
       timeout: '3s',
-      queueTimeout: '1s',
+      queueTimeout: '250ms',
       breaker: { failures: 5, coolDown: '5s' },
       dedup: true,
       maxConnections: 64,

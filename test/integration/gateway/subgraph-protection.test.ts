@@ -113,6 +113,19 @@ describe('concurrency limit per subgraph', () => {
     expect(s.overloadEvents.filter((e) => e.type === 'breaker')).toEqual([]); // one failure, below breaker.failures (5)
   });
 
+  it('subgraphs.<name>.queueTimeout overrides the default for that subgraph only', async () => {
+    const s = await stack({ subgraphs: { reviews: { concurrency: 1, queueTimeout: '100ms' }, products: { concurrency: 1 } }, subgraphDefaults: { queueTimeout: '1m' } });
+    const reviews = holdRequests(s.subgraphs.reviews.server);
+    const stalled = s.query({ query: '{ product(upc: "p001") { reviews { rating } } }' });
+    await reviews.until((h) => h.arrived === 1);
+    const started = performance.now();
+    const result = await s.query({ query: '{ product(upc: "p002") { reviews { rating } } }' });
+    expect(performance.now() - started).toBeLessThan(2_000); // its own 100 ms, not the default's minute
+    expect(codes(result)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+    reviews.release();
+    expect((await stalled).body.errors).toBeUndefined();
+  });
+
   it('a subgraph that makes no progress while every slot waits opens its breaker within the slot wait, not the subgraph timeout', async () => {
     const s = await stack({ subgraphs: { reviews: { concurrency: 1 } }, subgraphDefaults: { queueTimeout: '100ms', timeout: '30s', breaker: { failures: 2, coolDown: '30s' } } });
     const reviews = holdRequests(s.subgraphs.reviews.server);

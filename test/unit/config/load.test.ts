@@ -61,7 +61,7 @@ describe('gateway config', () => {
     const config = parseConfig(minimal, { env: {} });
     expect(config.server).toEqual({ keepAliveTimeoutMs: 65_000, requestTimeoutMs: 60_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000, deadlineMs: 30_000, maxHeaderBytes: 16_384 });
     expect(config.server.headersTimeoutMs).toBeLessThanOrEqual(15_000);
-    expect(config.subgraphDefaults).toMatchObject({ concurrency: undefined, queueTimeoutMs: 1_000, breaker: { failures: 5, coolDownMs: 5_000 }, dedup: true });
+    expect(config.subgraphDefaults).toMatchObject({ concurrency: undefined, queueTimeoutMs: 250, breaker: { failures: 5, coolDownMs: 5_000 }, dedup: true });
     expect(config.admission).toMatchObject({ queueTimeoutMs: 1_000, retryAfterMs: 1_000 });
   });
 

@@ -37,7 +37,7 @@ describe('config types', () => {
       maxResponseBytes: number;
       tls: SubgraphTls | undefined;
     }>();
-    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined; concurrency: number | undefined; tls: SubgraphTls | undefined }>();
+    expectTypeOf<SubgraphOverride>().toEqualTypeOf<{ url: string | undefined; timeoutMs: number | undefined; concurrency: number | undefined; queueTimeoutMs: number | undefined; tls: SubgraphTls | undefined }>();
     expectTypeOf<GatewayConfig['limits']>().toEqualTypeOf<{ bodyBytes: number; depth: number; aliases: number; tokens: number; directives: number; cost: number; batchedOperations: number }>();
     expectTypeOf<GatewayConfig['auth']['cache']>().toEqualTypeOf<{ maxEntries: number; ttlMs: number }>();
     expectTypeOf<ClaimMapping>().toEqualTypeOf<{ subject: string; scopes: readonly string[]; roles: readonly string[]; tenant: string | undefined; clientId: readonly string[] }>();
