@@ -186,9 +186,9 @@ describe('the queue while the adaptive bound is below maxInFlight', () => {
     expect(s.subgraphs.products.received.map((r) => JSON.stringify(r.body).match(/p00\d/)?.[0])).toEqual(['p001', 'p004', 'p003', 'p002']);
   });
 
-  it('refuses a waiter older than standingQueueTimeout when a slot frees, however young the queue: the overload is known', async () => {
+  it('counts the queue as standing after a quarter of queueTimeout, not the whole of it: a waiter older than standingQueueTimeout is refused', async () => {
     const s = await startStack({
-      config: { admission: { maxInFlight: 4, queue: 10, queueTimeout: '5s', standingQueueTimeout: '100ms', latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
+      config: { admission: { maxInFlight: 4, queue: 10, queueTimeout: '2s', standingQueueTimeout: '100ms', latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
       loopDelay: { take: () => ({ delayMs: 100, cpu: 1 }), stop: () => {} },
     });
     stacks.push(s);
@@ -197,11 +197,11 @@ describe('the queue while the adaptive bound is below maxInFlight', () => {
     const first = s.query(PRODUCT('p001'));
     await products.until((h) => h.arrived === 1);
     const old = s.query(PRODUCT('p002'));
-    await sleep(300); // p002 has waited 300 ms: past standingQueueTimeout, well within queueTimeout
+    await sleep(700); // the queue has stood 700 ms: past a quarter of queueTimeout (500 ms), well within the whole (2 s)
     const fresh = s.query(PRODUCT('p003'));
     await sleep(20);
     products.release();
-    // A burst queue (300 ms old, queueTimeout 5 s) would serve p002 too, 300 ms late, after p003.
+    // At maxInFlight the queue would still be a burst, and p002 would be served too, 700 ms late.
     expect((await first).status).toBe(200);
     expect((await fresh).status).toBe(200);
     const refused = await old;
@@ -209,6 +209,24 @@ describe('the queue while the adaptive bound is below maxInFlight', () => {
     expect(refused.body).toEqual(OVERLOADED);
     expect(s.overloadEvents).toContainEqual({ type: 'shed', reason: 'queue timeout' });
     expect(products.arrived).toBe(2);
+  });
+
+  it('a burst younger than a quarter of queueTimeout is served in full, however old its waiters', async () => {
+    const s = await startStack({
+      config: { admission: { maxInFlight: 4, queue: 10, queueTimeout: '2s', standingQueueTimeout: '10ms', latencyTolerance: 0 }, subgraphDefaults: { concurrency: 16 } },
+      loopDelay: { take: () => ({ delayMs: 100, cpu: 1 }), stop: () => {} },
+    });
+    stacks.push(s);
+    await sleep(500); // the bound is down to 1
+    const products = holdRequests(s.subgraphs.products.server);
+    const first = s.query(PRODUCT('p001'));
+    await products.until((h) => h.arrived === 1);
+    const waiters = [s.query(PRODUCT('p002'))];
+    await sleep(150); // older than standingQueueTimeout; the queue is 150 ms old, under 500 ms
+    waiters.push(s.query(PRODUCT('p003')));
+    await sleep(20);
+    products.release();
+    expect([(await first).status, ...(await Promise.all(waiters)).map((r) => r.status)]).toEqual([200, 200, 200]);
   });
 });
 
