@@ -13,6 +13,7 @@
  * BENCH_OBSERVABILITY=1 (`npm run bench:observability`) adds a third gateway, **observed**: the same
  * frontdesk config plus Prometheus metrics (scraped every 5 s, as Prometheus would) and tracing at a 10 %
  * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk.
+ * BENCH_OBSERVED=metrics or tracing turns on only that one in the observed gateway.
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
  * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
  * Then the credential scenarios (bench/credentials.ts), frontdesk against itself: introspection-cached,
@@ -44,6 +45,8 @@ const CHART = process.env.BENCH_CHART ?? (process.env.BENCH_ONLY ? OUT.replace(/
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
 const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114, frontdeskTls: 4115 };
 const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1';
+/** What the observed gateway turns on: both (the issue's figure), or one of them to see what each costs. */
+const OBSERVED = (process.env.BENCH_OBSERVED ?? 'both') as 'both' | 'metrics' | 'tracing';
 const GATEWAYS = OBSERVABILITY ? (['baseline', 'frontdesk', 'observed'] as const) : (['baseline', 'frontdesk'] as const);
 type Gateway = (typeof GATEWAYS)[number];
 
@@ -164,12 +167,12 @@ ${credentials.authYaml}identity:
   const observedConfig = join(dir, 'gateway-observed.yaml');
   writeFileSync(
     observedConfig,
-    `${readFileSync(config, 'utf8').replace(`port: ${PORTS.frontdesk}`, `port: ${PORTS.observed}`)}metrics:
+    `${readFileSync(config, 'utf8').replace(`port: ${PORTS.frontdesk}`, `port: ${PORTS.observed}`)}${OBSERVED === 'tracing' ? '' : `metrics:
   listen: { host: 127.0.0.1, port: ${PORTS.observedMetrics} }
-tracing:
+`}${OBSERVED === 'metrics' ? '' : `tracing:
   otlp: { endpoint: http://127.0.0.1:${PORTS.otlp}/v1/traces }
   sampler: { ratio: 0.1 }
-`,
+`}`,
   );
   const tokensFile = join(dir, 'tokens.json');
   writeFileSync(tokensFile, JSON.stringify(tokens));

@@ -126,6 +126,24 @@ describe('concurrency limit per subgraph', () => {
     expect((await stalled).body.errors).toBeUndefined();
   });
 
+  it('when the breaker opens, an operation whose fetch is stuck in flight answers at once with partial data, and the subgraph sees the abort', async () => {
+    const s = await stack({ subgraphs: { reviews: { concurrency: 1 } }, subgraphDefaults: { queueTimeout: '100ms', timeout: '30s', breaker: { failures: 2, coolDown: '30s' } } });
+    const reviews = holdRequests(s.subgraphs.reviews.server);
+    const started = performance.now();
+    const stalled = s.query({ query: '{ product(upc: "p001") { name reviews { rating } } other: product(upc: "p005") { name } }' });
+    await reviews.until((h) => h.arrived === 1);
+    // Two fetches find no slot and no progress within queueTimeout: the stall is learned, the breaker opens.
+    for (const upc of ['p002', 'p003']) await s.query({ query: `{ product(upc: "${upc}") { reviews { rating } } }` });
+    expect(s.overloadEvents).toContainEqual({ type: 'breaker', subgraph: 'reviews', state: 'open' });
+    const result = await stalled;
+    expect(performance.now() - started).toBeLessThan(5_000); // not the 30 s subgraph timeout
+    expect(result.status).toBe(200);
+    expect(result.body.data).toEqual({ product: null, other: { name: expect.any(String) } }); // reviews is non-null
+    expect(codes(result)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+    await reviews.until((h) => h.aborted === 1);
+    reviews.release();
+  });
+
   it('a subgraph that makes no progress while every slot waits opens its breaker within the slot wait, not the subgraph timeout', async () => {
     const s = await stack({ subgraphs: { reviews: { concurrency: 1 } }, subgraphDefaults: { queueTimeout: '100ms', timeout: '30s', breaker: { failures: 2, coolDown: '30s' } } });
     const reviews = holdRequests(s.subgraphs.reviews.server);
