@@ -35,7 +35,7 @@ export const admission = section(
       default: '10ms',
       min: '1ms',
       max: '1m',
-      doc: 'longest wait for a slot once the queue has not been empty for a whole `queueTimeout` (a standing queue): an older waiter gets 503 `OVERLOADED` when a slot frees',
+      doc: 'longest wait for a slot once the queue has not been empty for a whole `queueTimeout`, or a quarter of it while the adaptive bound is under `maxInFlight` (a standing queue): an older waiter gets 503 `OVERLOADED` when a slot frees',
     }),
     eventLoopDelayTarget: duration({
       default: '20ms',
