@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import type { OverloadListener } from '../overload-events.ts';
 import { Semaphore, type Release } from '../semaphore.ts';
 import { CircuitBreaker } from './breaker.ts';
+import { deadlineSignal, SUBGRAPH_TIMEOUT } from './deadline-signal.ts';
 import { FetchSharing } from './sharing.ts';
 
 /** A subgraph's raw answer: what a shared fetch hands each of its waiters. */
@@ -44,7 +45,6 @@ export class SubgraphFetchFailed extends Error {
   }
 }
 
-const SUBGRAPH_TIMEOUT = new Error('subgraph timeout');
 const CIRCUIT_OPENED = new Error('circuit breaker opened');
 
 export interface GuardOptions {
@@ -180,7 +180,10 @@ export class SubgraphGuard {
     }
     this.#inFlight.add(abort);
     try {
-      const answer = await send(signal).finally(() => (this.#lastProgressAt = this.#now()));
+      // A fetch the breaker cut is not the subgraph's progress.
+      const answer = await send(signal).finally(() => {
+        if (signal.reason !== CIRCUIT_OPENED) this.#lastProgressAt = this.#now();
+      });
       // 5xx and 429: the subgraph is failing or shedding; any other status is an answer (docs/overload.md).
       if (answer.statusCode >= 500 || answer.statusCode === 429) pass.failed();
       else pass.succeeded();
@@ -202,23 +205,6 @@ export class SubgraphGuard {
       dispose();
     }
   }
-}
-
-/** `operation` cut to `timeoutMs` (or by `abort`): one timer and one listener, both gone on dispose. */
-function deadlineSignal(operation: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; abort: (reason: unknown) => void; dispose: () => void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(SUBGRAPH_TIMEOUT), timeoutMs);
-  const onAbort = () => controller.abort(operation?.reason);
-  if (operation?.aborted) onAbort();
-  else operation?.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    abort: (reason) => controller.abort(reason),
-    dispose: () => {
-      clearTimeout(timer);
-      operation?.removeEventListener('abort', onAbort);
-    },
-  };
 }
 
 /** One guard per subgraph name, made on first use and kept across supergraph reloads. */
