@@ -1,9 +1,10 @@
 # frontdesk gateway image (docs/production.md). Builds with the commands CI runs (`npm ci`, `npm run
 # build`) and runs what `npm run gateway:prod` runs (`node dist/gateway/main.js`), as the non-root `node`
 # user. test/unit/shipping/dockerfile.test.ts checks these commands against package.json.
-# Node 20: @apollo/* 2.14 and undici 7 (README "Decisions").
+# Node 24, the active LTS, which CI runs the whole suite on (.ci/run); Node 20, the oldest `engines`
+# allows, is past its end of life (April 2026) and gets no security fixes (README "Decisions").
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY subgraphs/kit/package.json subgraphs/kit/
@@ -11,7 +12,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     FRONTDESK_CONFIG=/etc/frontdesk/gateway.yaml
 WORKDIR /app
