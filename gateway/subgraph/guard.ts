@@ -156,6 +156,7 @@ export class SubgraphGuard {
     if (!pass) throw new SubgraphFetchFailed('circuit open');
     const { signal, abort, dispose } = deadlineSignal(operation, timeoutMs);
     const waiting = deadlineSignal(signal, this.#queueTimeoutMs);
+    const waitingSince = this.#now();
     let release: Release;
     try {
       release = (await this.#limit.acquire(waiting.signal)) as Release; // the limit's queue has no bound
@@ -165,7 +166,9 @@ export class SubgraphGuard {
       // A fetch that never reached the subgraph tells its breaker nothing — unless every slot is taken and
       // not one fetch came back while it waited: the subgraph has stalled, and the breaker should know
       // now rather than a whole subgraph timeout later.
-      if (reason === 'busy' && this.#now() - this.#lastProgressAt >= this.#queueTimeoutMs) pass.failed();
+      // (Compared with when the wait began, not with the clock at the timeout: a timer may fire a
+      // millisecond early by Date.now.)
+      if (reason === 'busy' && this.#lastProgressAt <= waitingSince) pass.failed();
       else pass.abandoned();
       throw new SubgraphFetchFailed(reason, { cause: error });
     } finally {
