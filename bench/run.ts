@@ -6,7 +6,8 @@
  * core 0 (taskset) to itself; subgraphs and the load generator share core 1. Rounds alternate A B A B
  * after a warm-up; the table shows medians over rounds and the frontdesk/baseline ratios.
  *
- * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_CONNECTIONS
+ * Environment: BENCH_ROUNDS (default 3), BENCH_DURATION seconds per round (default 5), BENCH_WARMUP seconds
+ * of load per gateway and query before the rounds (default 6), BENCH_CONNECTIONS
  * (default 10), BENCH_TOKENS distinct user tokens in the pool (default 200), BENCH_OUT (JSON results path),
  * BENCH_ONLY (comma-separated scenario names; default all), BENCH_CHART (PNG chart of the table, bench/chart.ts;
  * default docs/img/bench.png, or beside BENCH_OUT for a BENCH_ONLY run).
@@ -22,7 +23,7 @@
  * round): on a shared machine req/s moves with whatever else runs on core 0, CPU per request much less.
  * BENCH_PROFILE=<dir>: the gateways run with `node --cpu-prof` and write their profiles there when stopped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,9 @@ import { writeBenchChart } from './chart.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+// Seconds of load per gateway and query before the rounds: with 2 s a gateway's req/s still rose by a third
+// over the next four rounds (the JIT), and the gateway measured first in a round was the colder one.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
@@ -220,6 +224,9 @@ const median = (values: number[]) => {
 
 async function main() {
   const started = Date.now();
+  // This process is the operator's collector and Prometheus (OTLP receiver, scrapes): off the gateways' core,
+  // with the subgraphs and the load generator, as they would be on other machines.
+  if (twoCores) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig, credentials } = await setup();
   const subgraphEnv = { BENCH_GATEWAY_ISSUER: 'https://gateway.bench', BENCH_GATEWAY_JWKS: gatewayJwks };
   await Promise.all(
@@ -266,7 +273,7 @@ async function main() {
   for (const [queryName, query] of Object.entries({ ...QUERIES, ...DENIED_QUERIES })) {
     if (ONLY && !ONLY.includes(queryName)) continue;
     results[queryName] = Object.fromEntries(GATEWAYS.map((gateway) => [gateway, []]));
-    for (const gateway of GATEWAYS) await load(gateways[gateway], query, tokensFile, 2); // warm-up
+    for (const gateway of GATEWAYS) await load(gateways[gateway], query, tokensFile, WARMUP); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       // Each gateway goes first in turn (A B C, B C A, …): none always runs on a warmer or cooler machine.
       const order = GATEWAYS.map((_, i) => GATEWAYS[(i + round) % GATEWAYS.length] as Gateway);

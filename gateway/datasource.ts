@@ -41,8 +41,8 @@ export interface SubgraphDataSourceOptions {
    * the dispatcher's own limit). Default is 33554432 (32 MiB).
    */
   maxResponseBytes?: number;
-  /** Writes the active trace context (traceparent) over the forwarded one; set only when tracing is on. */
-  traceHeaders?: (headers: Record<string, string>) => void;
+  /** Writes the operation's trace context (traceparent) over the forwarded one; set only when tracing is on. */
+  traceHeaders?: (headers: Record<string, string>, operation: GatewayContext | undefined) => void;
   /** This subgraph's protection: dedup, circuit breaker, concurrency limit (docs/overload.md). */
   guard: SubgraphGuard;
 }
@@ -80,7 +80,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       if (incoming) for (const [header, value] of forwardedHeaders(incoming, this.#options.forwardHeaders)) headers[header] = value;
       headers['x-request-id'] = context.requestId;
     }
-    this.#options.traceHeaders?.(headers);
+    this.#options.traceHeaders?.(headers, operation);
     const { body, binding } = encodeBoundRequest(bound);
     const shared = isShareable(options) ? sharingKey(principal, headers, body) : undefined;
 

@@ -143,7 +143,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ...(options.loopDelay ? { loopDelay: options.loopDelay } : {}),
   });
   const front = observability.requests.wrap(
-    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, admission, authThrottle, ...browser }),
+    createHttpFront({ config, apollo, authenticator, jwks: keys.jwks, draining: () => draining, log, onContext: observability.requests.onContext, traceIdOf: observability.requests.traceIdOf, admission, authThrottle, ...browser }),
   );
   let inflight = 0;
   let idle: (() => void) | undefined;

@@ -21,6 +21,8 @@ export interface AuthRequest {
   socket?: Socket;
   /** The request's id, for the audit line of this decision (gateway/observability/auth.ts). */
   requestId?: string;
+  /** The request's trace id, for the same line. */
+  traceId?: string;
   /** The cookie session the request names, filled by the HTTP front after the cookie rules (./methods/session.ts). */
   session?: SessionCredential;
 }

@@ -33,6 +33,8 @@ export interface HttpFrontOptions {
   log: Logger;
   /** Called once the request's context is built (the access log reads its principal). */
   onContext?: (req: IncomingMessage, context: GatewayContext) => void;
+  /** The request's trace id, for the audit line of its authentication (gateway/observability/requests.ts). */
+  traceIdOf?: (req: IncomingMessage) => string | undefined;
   /** The admission control (docs/overload.md): server.ts makes it, and stops it on close. */
   admission: Admission;
   /** CORS for browser apps on other origins; undefined: off. */
@@ -103,7 +105,8 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
       // A session cookie is one credential of the chain (gateway/auth/methods/session.ts), looked up only
       // once it is the request's only one.
       const session = options.sessions?.credential(req, res);
-      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, socket: req.socket, requestId, ...(session ? { session } : {}) });
+      const traceId = options.traceIdOf?.(req);
+      principal = await authenticator.authenticate({ rawHeaders: req.rawHeaders, search: target.search, socket: req.socket, requestId, ...(traceId ? { traceId } : {}), ...(session ? { session } : {}) });
     } catch (error) {
       // The refusal's reason goes to the audit stream (gateway/observability/auth.ts), never to the client.
       const authError = error instanceof AuthError ? error : AuthError.unavailable('unexpected authentication failure', error);

@@ -26,7 +26,6 @@ export interface AuthObserverOptions {
 }
 
 const MAX_FIELD = 200;
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 
 export function observeAuthenticator(inner: Authenticator, options: AuthObserverOptions): Authenticator {
   const { metrics, tracer } = options;
@@ -84,7 +83,8 @@ export function observeAuthenticator(inner: Authenticator, options: AuthObserver
     close: () => inner.close(),
     enforceRevocations: (list) => inner.enforceRevocations(list),
     async authenticate(request) {
-      if (!tracer) {
+      // No active span: tracing is off or the request is not sampled (./tracing.ts), so no span either.
+      if (!tracer || !trace.getActiveSpan()) {
         const outcome = await decide(request);
         if ('error' in outcome) throw outcome.error;
         return outcome.principal;
@@ -118,14 +118,7 @@ export function resultOf(error: AuthError): AuthResult {
 }
 
 function context(request: AuthRequest): { requestId?: string; traceId?: string } {
-  const span = trace.getActiveSpan();
-  let traceId = span?.spanContext().traceId;
-  if (traceId === undefined) {
-    for (let i = 0; i < request.rawHeaders.length; i += 2) {
-      if ((request.rawHeaders[i] as string).toLowerCase() === 'traceparent') traceId = TRACEPARENT.exec(request.rawHeaders[i + 1] as string)?.[1];
-    }
-  }
-  return { ...(request.requestId !== undefined ? { requestId: request.requestId } : {}), ...(traceId !== undefined ? { traceId } : {}) };
+  return { ...(request.requestId !== undefined ? { requestId: request.requestId } : {}), ...(request.traceId !== undefined ? { traceId: request.traceId } : {}) };
 }
 
 /** `kid` and `iss` of a bearer JWT, read without verifying (for the audit line only), bounded. */

@@ -31,8 +31,8 @@ export interface Observability {
   readonly onOverloadEvent: OverloadListener | undefined;
   /** Rate limiting's events (refusals by rule, decisions without the store), when metrics are on. */
   readonly onRateLimitEvent: RateLimitListener | undefined;
-  /** The data source's hook that writes the active trace context into a subgraph request, when tracing is on. */
-  readonly traceHeaders: ((headers: Record<string, string>) => void) | undefined;
+  /** The data source's hook that writes the operation's trace context into a subgraph request, when tracing is on. */
+  readonly traceHeaders: ((headers: Record<string, string>, operation: GatewayContext | undefined) => void) | undefined;
   authenticator(inner: Authenticator): Authenticator;
   minter(inner: IdentityMinter): IdentityMinter;
   dataSource(inner: GraphQLDataSource<GatewayContext>, subgraph: { name: string; url: string }): GraphQLDataSource<GatewayContext>;
@@ -71,7 +71,7 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
   if (tracing) log.info('tracing on', { endpoint: config.tracing.otlp.endpoint, ratio: config.tracing.sampler.ratio });
 
   return {
-    requests: createRequestObserver({ log, ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) }),
+    requests: createRequestObserver({ log, ...(metrics ? { metrics } : {}), ...(tracing ? { tracing } : {}) }),
     metricsUrl: listener?.url,
     onKeySetFetch: metrics ? (issuer, ok) => metrics.keySetFetch(issuer, ok) : undefined,
     onOverloadEvent: metrics ? (event) => metrics.overload(event) : undefined,

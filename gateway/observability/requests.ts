@@ -11,16 +11,21 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { context as otelContext, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context as otelContext } from '@opentelemetry/api';
 import type { Principal } from '../auth/principal.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../log.ts';
 import type { GatewayMetrics, RequestOutcome, Route } from './metrics.ts';
+import type { RequestTrace, Tracing } from './tracing.ts';
 
 interface RequestFacts {
   principal: Principal | undefined;
   operationName: string | undefined;
   graphqlErrors: boolean;
+  /** With tracing on: the request's place in its trace. */
+  trace: RequestTrace | undefined;
+  /** The trace id of the logs, once read. */
+  traceId?: string | undefined;
 }
 
 export interface RequestObserver {
@@ -28,6 +33,11 @@ export interface RequestObserver {
   wrap(listener: RequestListener): RequestListener;
   /** The front's hook: this request's context (its principal) is built. */
   onContext(req: IncomingMessage, context: GatewayContext): void;
+  /**
+   * The trace id this request's log lines carry: the gateway's trace when tracing is on; otherwise the
+   * client's `traceparent`, which then travels to the subgraphs unchanged.
+   */
+  traceIdOf(req: IncomingMessage): string | undefined;
   /** Operation name and type, GraphQL errors, operation duration. */
   readonly plugin: ApolloServerPlugin<GatewayContext>;
 }
@@ -36,30 +46,29 @@ const MAX_OPERATION_NAME = 100;
 const FACTS = Symbol('frontdesk.requestFacts');
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 
-export function createRequestObserver(options: { log: Logger; metrics?: GatewayMetrics; tracer?: Tracer }): RequestObserver {
-  const { metrics, tracer } = options;
+export function createRequestObserver(options: { log: Logger; metrics?: GatewayMetrics; tracing?: Tracing }): RequestObserver {
+  const { metrics, tracing } = options;
   const access = options.log.child({ access: true });
   const byRequest = new WeakMap<IncomingMessage, RequestFacts>();
 
-  const finish = (req: IncomingMessage, res: ServerResponse, facts: RequestFacts, route: Route, started: number, span: Span | undefined) => {
+  const traceIdOf = (req: IncomingMessage, facts: RequestFacts): string | undefined => {
+    if (facts.trace) return facts.trace.traceId;
+    if (!('traceId' in facts)) {
+      const header = req.headers.traceparent;
+      facts.traceId = typeof header === 'string' ? TRACEPARENT.exec(header)?.[1] : undefined;
+    }
+    return facts.traceId;
+  };
+
+  const finish = (req: IncomingMessage, res: ServerResponse, facts: RequestFacts, route: Route, started: number) => {
     const seconds = (performance.now() - started) / 1000;
     const status = res.statusCode;
     const outcome = outcomeOf(status, facts.graphqlErrors);
     metrics?.request(route, status, outcome, seconds);
-    let traceId: string | undefined;
-    if (span) {
-      span.setAttribute('http.response.status_code', status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      traceId = span.spanContext().traceId;
-      span.end();
-    }
+    facts.trace?.end(status);
     const level = route === 'graphql' || route === 'other' ? 'info' : 'debug';
     if (!access.isEnabled(level)) return; // no line is built for a level nobody reads
-    if (!span) {
-      // Tracing off: the client's traceparent travels to the subgraphs unchanged, so its trace id still joins the logs.
-      const header = req.headers.traceparent;
-      traceId = typeof header === 'string' ? TRACEPARENT.exec(header)?.[1] : undefined;
-    }
+    const traceId = traceIdOf(req, facts);
     const requestId = res.getHeader('x-request-id');
     const line = {
       method: req.method,
@@ -81,30 +90,23 @@ export function createRequestObserver(options: { log: Logger; metrics?: GatewayM
       return (req, res) => {
         const started = performance.now();
         const route = routeOf(req.url);
-        const facts: RequestFacts = { principal: undefined, operationName: undefined, graphqlErrors: false };
+        const traced = tracing?.startRequest(`${req.method} ${route === 'graphql' ? '/graphql' : route}`, req.headers);
+        const facts: RequestFacts = { principal: undefined, operationName: undefined, graphqlErrors: false, trace: traced };
         byRequest.set(req, facts);
-        if (!tracer) {
-          res.once('close', () => finish(req, res, facts, route, started, undefined));
-          return listener(req, res);
-        }
-        // The client's traceparent (if any) is the parent; a malformed one starts a new trace.
-        const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-        const span = tracer.startSpan(`${req.method} ${route === 'graphql' ? '/graphql' : route}`, { kind: SpanKind.SERVER }, parent);
-        // Attributes only for a span that is recorded: the ratio sampler does not read them, and 90 % of
-        // requests are not sampled at 0.1 (docs/performance.md "Observability").
-        if (span.isRecording()) {
-          span.setAttributes({
-            'http.request.method': req.method ?? '',
-            'http.route': route,
-            'url.scheme': 'http',
-            'server.address': req.socket.localAddress ?? '',
-            'server.port': req.socket.localPort ?? 0,
-            'client.address': req.socket.remoteAddress ?? '',
-            'network.protocol.version': req.httpVersion,
-          });
-        }
-        res.once('close', () => finish(req, res, facts, route, started, span));
-        otelContext.with(trace.setSpan(parent, span), listener, undefined, req, res);
+        res.once('close', () => finish(req, res, facts, route, started));
+        // Unsampled (or tracing off): no span, and no context is entered (./tracing.ts).
+        if (!traced?.span) return listener(req, res);
+        // Attributes after the sampling decision: the ratio sampler does not read them.
+        traced.span.setAttributes({
+          'http.request.method': req.method ?? '',
+          'http.route': route,
+          'url.scheme': 'http',
+          'server.address': req.socket.localAddress ?? '',
+          'server.port': req.socket.localPort ?? 0,
+          'client.address': req.socket.remoteAddress ?? '',
+          'network.protocol.version': req.httpVersion,
+        });
+        otelContext.with(traced.context, listener, undefined, req, res);
       };
     },
 
@@ -115,7 +117,12 @@ export function createRequestObserver(options: { log: Logger; metrics?: GatewayM
       // Apollo Server hands plugins a shallow copy of the context (Object.assign): a symbol-keyed
       // property travels with it, where a WeakMap keyed by the original object would not.
       (context as GatewayContext & { [FACTS]?: RequestFacts })[FACTS] = facts;
-      if (tracer) trace.getActiveSpan()?.setAttribute('frontdesk.request_id', context.requestId);
+      facts.trace?.span?.setAttribute('frontdesk.request_id', context.requestId);
+    },
+
+    traceIdOf(req) {
+      const facts = byRequest.get(req);
+      return facts ? traceIdOf(req, facts) : undefined;
     },
 
     plugin: {
@@ -136,6 +143,11 @@ export function createRequestObserver(options: { log: Logger; metrics?: GatewayM
       },
     },
   };
+}
+
+/** The request's place in its trace, from its context (or a plugin's or data source's copy of it); undefined with tracing off. */
+export function requestTraceOf(context: GatewayContext): RequestTrace | undefined {
+  return (context as GatewayContext & { [FACTS]?: RequestFacts })[FACTS]?.trace;
 }
 
 function routeOf(url: string | undefined): Route {

@@ -10,6 +10,7 @@ import { context, propagation, SpanKind, SpanStatusCode, type Span, type Tracer 
 import type { GatewayContext } from '../context.ts';
 import type { IdentityMinter } from '../identity/mint.ts';
 import type { GatewayMetrics, SubgraphResult } from './metrics.ts';
+import { requestTraceOf } from './requests.ts';
 
 export interface FetchObserverOptions {
   metrics?: GatewayMetrics;
@@ -50,13 +51,27 @@ export function observeDataSource(
     }
   };
   return {
-    process: (options) => (tracer ? tracer.startActiveSpan(`subgraph ${subgraph.name}`, { kind: SpanKind.CLIENT, attributes }, (span) => measured(options, span)) : measured(options, undefined)),
+    // A span only for a sampled request's fetch: an unsampled one has no span to be the parent (./tracing.ts).
+    process(options) {
+      const operation = operationOf(options);
+      if (!tracer || !operation || !requestTraceOf(operation)?.span) return measured(options, undefined);
+      return tracer.startActiveSpan(`subgraph ${subgraph.name}`, { kind: SpanKind.CLIENT, attributes }, (span) => measured(options, span));
+    },
   };
 }
 
-/** The data source's `traceHeaders` hook: the active span becomes the subgraph's parent (W3C traceparent). */
-export function injectTraceContext(headers: Record<string, string>): void {
-  propagation.inject(context.active(), headers);
+/**
+ * The data source's `traceHeaders` hook: a sampled request's active span (its fetch span) becomes the
+ * subgraph's parent (W3C traceparent); an unsampled request sends its trace id with the unsampled flag.
+ */
+export function injectTraceContext(headers: Record<string, string>, operation: GatewayContext | undefined): void {
+  const traced = operation && requestTraceOf(operation);
+  propagation.inject(traced && !traced.span ? traced.context : context.active(), headers);
+}
+
+/** The operation's context, for a fetch made for an incoming operation (not the gateway's own). */
+function operationOf(options: GraphQLDataSourceProcessOptions<GatewayContext>): GatewayContext | undefined {
+  return 'incomingRequestContext' in options ? options.context : undefined;
 }
 
 export function observeMinter(mint: IdentityMinter, metrics: GatewayMetrics): IdentityMinter {

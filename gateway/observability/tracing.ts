@@ -7,21 +7,46 @@
  * No auto-instrumentation is used (no module patching), so the SDK's start need not precede any import:
  * frontdesk makes its own spans (./requests.ts, ./auth.ts, ./subgraph-fetch.ts) and Apollo Gateway makes
  * its plan/execute/fetch spans through the API's global tracer, which delegates once this registers.
- * Under an unsampled parent none of them is made at all (./unsampled-spans.ts).
+ *
+ * Each request is sampled before any span exists (`startRequest`), by the same sampler the SDK uses. An
+ * unsampled request — 90 % of them at a 0.1 ratio — gets no span and never enters a context: it only
+ * carries its trace id, for the logs and for the `traceparent` (flags 00) its subgraphs receive. Every
+ * other span is made only under a sampled parent (./unsampled-spans.ts). So what an unsampled request
+ * costs is one sampling decision and two random ids (docs/performance.md "Observability").
  *
  * The provider is process-global (OpenTelemetry's API holds one): one traced gateway per process.
  */
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingHttpHeaders } from 'node:http';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import type { TracingConfig } from '../config/types.ts';
-import { UnsampledChildrenTracer } from './unsampled-spans.ts';
+import { SampledChildrenTracer } from './unsampled-spans.ts';
 
 export const TRACER_NAME = 'frontdesk-gateway';
 
+/** Where one request stands in its trace, decided when it arrives. */
+export interface RequestTrace {
+  readonly traceId: string;
+  /** The request's SERVER span when it is sampled; an unsampled request has none. */
+  readonly span: Span | undefined;
+  /**
+   * Sampled: the context the request runs in (its span's). Unsampled: the context written to its subgraph
+   * requests — the trace id, a span id of the gateway's, the unsampled flag — which it never enters.
+   */
+  readonly context: Context;
+  /** The response is done: its status goes on the span, which ends. */
+  end(status: number): void;
+}
+
 export interface Tracing {
+  /** For spans inside a request: made only under a sampled parent. */
   readonly tracer: Tracer;
+  /** The client's W3C trace context continued (a malformed one starts a new trace), and sampled. */
+  startRequest(name: string, headers: IncomingHttpHeaders): RequestTrace;
   /** Exports what is buffered, then unregisters the provider. */
   shutdown(): Promise<void>;
 }
@@ -34,16 +59,42 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
     headers: Object.fromEntries(headers.map((header) => [header.slice(0, header.indexOf('=')), header.slice(header.indexOf('=') + 1)])),
     timeoutMillis: 10_000,
   });
+  const sampler = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampler.ratio) });
+  const ids = new RequestIds();
+  const contextManager = new RequestContextManager();
   const provider = new FrontdeskTracerProvider({
     resource: resourceFromAttributes({ 'service.name': service.name, 'service.version': service.version }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampler.ratio) }),
+    sampler,
+    idGenerator: ids,
     // Bounded: past 2 048 queued spans new ones are dropped rather than growing the heap.
     spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 2_048, scheduledDelayMillis: 1_000 })],
   });
-  // Registers the provider, the W3C trace-context + baggage propagator and the AsyncLocalStorage context manager.
-  provider.register();
+  // Registers the provider, the W3C trace-context + baggage propagator and the context manager.
+  provider.register({ contextManager });
+  const requestTracer = provider.sdkTracer(TRACER_NAME, service.version);
   return {
     tracer: trace.getTracer(TRACER_NAME, service.version),
+    startRequest(name, requestHeaders) {
+      const parent = propagation.extract(ROOT_CONTEXT, requestHeaders);
+      const remote = trace.getSpanContext(parent);
+      const continued = remote !== undefined && isSpanContextValid(remote);
+      const traceId = continued ? remote.traceId : ids.generateTraceId();
+      if (sampler.shouldSample(parent, traceId, name, SpanKind.SERVER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED) {
+        // The SDK samples again, on the same trace id: same decision.
+        if (!continued) ids.useNext(traceId);
+        const span = requestTracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
+        contextManager.requestStarted();
+        const end = (status: number) => {
+          span.setAttribute('http.response.status_code', status);
+          if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+          contextManager.requestEnded();
+        };
+        return { traceId, span, context: trace.setSpan(parent, span), end };
+      }
+      const unsampled = { traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE, ...(continued && remote.traceState ? { traceState: remote.traceState } : {}) };
+      return { traceId, span: undefined, context: trace.setSpanContext(parent, unsampled), end: noop };
+    },
     async shutdown() {
       await provider.shutdown();
       trace.disable();
@@ -53,9 +104,62 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
   };
 }
 
-/** Every tracer it hands out, frontdesk's and Apollo Gateway's, makes no span under an unsampled parent (./unsampled-spans.ts). */
+/** Every tracer it hands out, frontdesk's and Apollo Gateway's, makes spans only under a sampled parent (./unsampled-spans.ts). */
 class FrontdeskTracerProvider extends NodeTracerProvider {
   override getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
-    return new UnsampledChildrenTracer(super.getTracer(name, version, options));
+    return new SampledChildrenTracer(super.getTracer(name, version, options));
+  }
+
+  /** The SDK's own tracer, for the one span with no parent of its own: a request's. */
+  sdkTracer(name: string, version: string): Tracer {
+    return super.getTracer(name, version);
+  }
+}
+
+const noop = () => {};
+
+/**
+ * OpenTelemetry's AsyncLocalStorage context manager, switched off whenever no sampled request is in flight,
+ * on the runtimes where it costs every request. There (Node 20, and 22 without
+ * `--experimental-async-context-frame`), an AsyncLocalStorage once entered propagates by a hook on every
+ * promise the process creates, sampled request or not; docs/performance.md measured it as the largest
+ * share of tracing's cost. `disable()` removes the hook; the next sampled request's `context.with` (or the
+ * span exporter's) enters the storage and so installs it again. A continuation that outlives its
+ * request's response finds no context then, and so makes no span (./unsampled-spans.ts). Where
+ * AsyncLocalStorage propagates without hooks (Node 24's AsyncContextFrame), nothing is switched.
+ */
+class RequestContextManager extends AsyncLocalStorageContextManager {
+  // The hook-based implementation is the one with a per-resource `_propagate` (Node's lib/async_hooks.js).
+  static readonly #hooks = typeof (AsyncLocalStorage.prototype as { _propagate?: unknown })._propagate === 'function';
+  #sampledInFlight = 0;
+
+  requestStarted(): void {
+    this.#sampledInFlight++;
+  }
+
+  requestEnded(): void {
+    if (--this.#sampledInFlight === 0 && RequestContextManager.#hooks) this.disable();
+  }
+}
+
+/**
+ * The SDK's random ids, except that the trace id a request was just sampled on can be handed to the SDK
+ * for the span it then starts (it is read back at once, synchronously).
+ */
+class RequestIds extends RandomIdGenerator {
+  #next: string | undefined;
+
+  constructor() {
+    super();
+    const random = this.generateTraceId;
+    this.generateTraceId = () => {
+      const next = this.#next;
+      this.#next = undefined;
+      return next ?? random();
+    };
+  }
+
+  useNext(traceId: string): void {
+    this.#next = traceId;
   }
 }

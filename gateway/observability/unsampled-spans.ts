@@ -1,17 +1,22 @@
 /**
- * No span is made under an unsampled parent. With the parent-based sampler of ./tracing.ts a child of
- * an unsampled span is never recorded (docs/production.md "Traces"), yet the SDK would still give it a
- * fresh id, check its attributes, ask the sampler, copy the context to hold it and enter that context —
- * for every span frontdesk and Apollo Gateway start, on the 90 % of requests a 0.1 ratio leaves out
- * (docs/performance.md "Observability"). Here the parent's own non-recording span stands for the child
- * and the active context stays as it is: the trace id and the unsampled flag still reach the subgraphs
- * in `traceparent`, and the access log still has the trace id.
+ * Spans inside a request are made only under a sampled parent. With the parent-based sampler of
+ * ./tracing.ts a child of an unsampled span is never recorded (docs/production.md "Traces"), yet the SDK
+ * would still give it a fresh id, check its attributes, ask the sampler, copy the context to hold it and
+ * enter that context — for every span frontdesk and Apollo Gateway start, on the 90 % of requests a 0.1
+ * ratio leaves out (docs/performance.md "Observability"). Here nothing of that happens:
  *
- * Sampled traces, new roots (`root: true` or no parent) and an invalid parent go to the SDK unchanged.
+ * - under an unsampled parent, the parent's own non-recording span stands for the child;
+ * - with no parent at all — an unsampled request runs in no context (./tracing.ts `startRequest`) — a
+ *   non-recording span with the invalid span context stands for it;
+ *
+ * and the active context stays as it is. Only children of a sampled parent, and spans that ask to be a
+ * root (`root: true`), go to the SDK. A request's own span is the SDK's, started by `startRequest`.
  */
-import { context, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 
-export class UnsampledChildrenTracer implements Tracer {
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+export class SampledChildrenTracer implements Tracer {
   readonly #inner: Tracer;
 
   constructor(inner: Tracer) {
@@ -19,7 +24,7 @@ export class UnsampledChildrenTracer implements Tracer {
   }
 
   startSpan(name: string, options?: SpanOptions, parentContext: Context = context.active()): Span {
-    return unsampledParent(parentContext, options) ?? this.#inner.startSpan(name, options, parentContext);
+    return standIn(parentContext, options) ?? this.#inner.startSpan(name, options, parentContext);
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
@@ -30,17 +35,20 @@ export class UnsampledChildrenTracer implements Tracer {
     const options = typeof arg2 === 'function' ? {} : arg2;
     const active = context.active();
     const parentContext = arg4 === undefined ? active : (arg3 as Context);
-    const parent = unsampledParent(parentContext, options);
-    if (!parent) return this.#inner.startActiveSpan(name, options, parentContext, fn);
-    return (parentContext === active ? fn(parent) : context.with(parentContext, fn as (span: Span) => unknown, undefined, parent)) as ReturnType<F>;
+    const span = standIn(parentContext, options);
+    if (!span) return this.#inner.startActiveSpan(name, options, parentContext, fn);
+    return (parentContext === active ? fn(span) : context.with(parentContext, fn as (span: Span) => unknown, undefined, span)) as ReturnType<F>;
   }
 }
 
-/** The span of `parentContext` when a child of it would not be recorded, else undefined. */
-function unsampledParent(parentContext: Context, options: SpanOptions | undefined): Span | undefined {
+/** What stands for a span that would not be recorded (the unsampled parent, or no span), else undefined. */
+function standIn(parentContext: Context, options: SpanOptions | undefined): Span | undefined {
   if (options?.root) return undefined;
   const parent = trace.getSpan(parentContext);
-  if (parent === undefined || parent.isRecording()) return undefined;
+  if (parent === undefined) return NO_SPAN;
+  if (parent.isRecording()) return undefined;
   const spanContext = parent.spanContext();
-  return (spanContext.traceFlags & TraceFlags.SAMPLED) === 0 && isSpanContextValid(spanContext) ? parent : undefined;
+  // A remote parent (the client's, or the gateway's as a subgraph sees it) is non-recording but may be sampled.
+  if ((spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 && isSpanContextValid(spanContext)) return undefined;
+  return parent;
 }

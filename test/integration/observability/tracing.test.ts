@@ -72,8 +72,9 @@ describe('a request traced from the client to the subgraph resolver', () => {
     const subgraphTraceparents = Object.values(stack.subgraphs).flatMap((s) => s.received.map((r) => r.headers.traceparent as string));
     stack.resetReceived();
     // Not asked to be sampled (and ratio 0): nothing is recorded, but the context still propagates.
-    await observed.query({ query: '{ topProducts(first: 1) { upc } }' });
+    await observed.query({ query: '{ topProducts(first: 1) { upc } }' }, { 'x-request-id': 'untraced-1' });
     const unsampled = stack.subgraphs.products.received.map((r) => r.headers.traceparent as string);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the access line is written on 'close'
     await observed.gateway.close(); // flushes the exporter
 
     const spans = received.flatMap((batch) => batch.spans);
@@ -127,5 +128,9 @@ describe('a request traced from the client to the subgraph resolver', () => {
     expect(unsampled).toHaveLength(1);
     expect(unsampled[0]).toMatch(/^00-[\da-f]{32}-[\da-f]{16}-00$/);
     expect(unsampled[0]).not.toContain(TRACE);
+    // Its log lines carry the trace id its subgraph received, though no span of it exists.
+    const untracedLines = observed.logs.filter((line) => line.requestId === 'untraced-1' && (line.access || line.audit));
+    expect(untracedLines.map((line) => (line.access ? 'access' : 'audit')).sort()).toEqual(['access', 'audit']);
+    for (const line of untracedLines) expect(line.traceId).toBe(unsampled[0]?.split('-')[1]);
   });
 });

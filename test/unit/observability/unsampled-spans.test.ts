@@ -1,19 +1,20 @@
 /**
- * gateway/observability/unsampled-spans.ts against the real SDK: under an unsampled parent no span is
- * made and the context is left alone, yet the trace context still propagates; everything else is the
- * SDK's ordinary behaviour (the parent-based sampler, here with every new root sampled).
+ * gateway/observability/unsampled-spans.ts against the real SDK: under an unsampled parent, or with no
+ * parent at all, no span is made and the context is left alone, yet an unsampled trace context still
+ * propagates; children of a sampled parent and explicit roots are the SDK's ordinary behaviour (the
+ * parent-based sampler, here with every new root sampled).
  */
-import { context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
 import { AlwaysOnSampler, InMemorySpanExporter, NodeTracerProvider, ParentBasedSampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { UnsampledChildrenTracer } from '../../../gateway/observability/unsampled-spans.ts';
+import { SampledChildrenTracer } from '../../../gateway/observability/unsampled-spans.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
 provider.register();
-const tracer = new UnsampledChildrenTracer(provider.getTracer('test'));
+const tracer = new SampledChildrenTracer(provider.getTracer('test'));
 
 const remoteParent = (traceFlags: TraceFlags): Context => trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE, spanId: PARENT, traceFlags, isRemote: true });
 const traceparent = () => {
@@ -77,15 +78,32 @@ describe('every other span goes to the SDK', () => {
     expect(grandchild).toMatchObject({ name: 'grandchild', parentSpanContext: { spanId: child?.spanContext().spanId } });
   });
 
-  it('a new root (no parent, root: true, or an invalid parent) is sampled by the root sampler', () => {
-    tracer.startSpan('no parent', {}, ROOT_CONTEXT).end();
+  it('an explicit root (root: true) is sampled by the root sampler, whatever the active context', () => {
     tracer.startSpan('root', { root: true }, remoteParent(TraceFlags.NONE)).end();
-    tracer.startActiveSpan('invalid parent', {}, trace.setSpanContext(ROOT_CONTEXT, INVALID_SPAN_CONTEXT), (span) => span.end());
+    tracer.startActiveSpan('active root', { root: true }, remoteParent(TraceFlags.SAMPLED), (span) => span.end());
     const spans = exporter.getFinishedSpans();
-    expect(spans.map((s) => s.name)).toEqual(['no parent', 'root', 'invalid parent']);
+    expect(spans.map((s) => s.name)).toEqual(['root', 'active root']);
     for (const span of spans) {
       expect(span.parentSpanContext).toBeUndefined();
       expect(span.spanContext().traceId).not.toBe(TRACE);
     }
+  });
+});
+
+describe('with no parent to join', () => {
+  it('no span is made (no parent, or an invalid one): a request runs in no context unless it is sampled', () => {
+    const spans = [
+      tracer.startSpan('no parent', {}, ROOT_CONTEXT),
+      tracer.startActiveSpan('no active parent', (span) => span),
+      tracer.startActiveSpan('invalid parent', {}, trace.setSpanContext(ROOT_CONTEXT, INVALID_SPAN_CONTEXT), (span) => span),
+    ];
+    for (const span of spans) {
+      span.end();
+      expect(span.isRecording()).toBe(false);
+      expect(isSpanContextValid(span.spanContext())).toBe(false);
+    }
+    // Nothing of theirs reaches a subgraph: there is no trace to continue.
+    expect(tracer.startActiveSpan('no parent', () => traceparent())).toBeUndefined();
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 });

@@ -1,0 +1,149 @@
+/**
+ * gateway/observability/tracing.ts `startRequest`: each request is sampled before any span exists, by the
+ * SDK's own parent-based ratio sampler. A sampled request gets the SDK's SERVER span on the very trace id
+ * it was sampled on; an unsampled one gets no span, only a context to hand its subgraphs.
+ */
+import { context, propagation, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
+import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTracing, type Tracing } from '../../../gateway/observability/tracing.ts';
+
+const SERVICE = { name: 'test', version: '0' };
+// A receiver that takes whatever the exporter flushes at shutdown.
+let receiver: Server;
+let endpoint: string;
+beforeAll(async () => {
+  receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
+});
+afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+const tracingAt = (ratio: number) => startTracing({ otlp: { endpoint, headers: [] }, sampler: { ratio } }, SERVICE) as Tracing;
+const traceparentOf = (context: Parameters<typeof propagation.inject>[0]) => {
+  const headers: Record<string, string> = {};
+  propagation.inject(context, headers);
+  return headers;
+};
+
+let tracing: Tracing | undefined;
+afterEach(async () => {
+  await tracing?.shutdown();
+  tracing = undefined;
+});
+
+describe('a request with no trace context', () => {
+  it('is sampled by the ratio on its trace id, and a sampled one is recorded on that same trace id', () => {
+    tracing = tracingAt(0.5);
+    const ratio = new TraceIdRatioBasedSampler(0.5);
+    let sampled = 0;
+    for (let i = 0; i < 400; i++) {
+      const request = tracing.startRequest('POST /graphql', {});
+      expect(request.traceId).toMatch(/^[\da-f]{32}$/);
+      const expected = ratio.shouldSample(ROOT_CONTEXT, request.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      expect(request.span !== undefined).toBe(expected);
+      if (request.span) {
+        sampled++;
+        expect(request.span.isRecording()).toBe(true);
+        expect(request.span.spanContext().traceId).toBe(request.traceId);
+        expect(trace.getSpan(request.context)).toBe(request.span);
+        request.span.end();
+      } else {
+        // What its subgraphs receive: its trace id, a span id of the gateway's, not sampled.
+        expect(traceparentOf(request.context).traceparent).toMatch(new RegExp(`^00-${request.traceId}-[\\da-f]{16}-00$`));
+      }
+    }
+    expect(sampled).toBeGreaterThan(120);
+    expect(sampled).toBeLessThan(280);
+  });
+
+  it('at ratio 0 is never recorded and at ratio 1 always', async () => {
+    tracing = tracingAt(0);
+    for (let i = 0; i < 50; i++) expect(tracing.startRequest('GET /healthz', {}).span).toBeUndefined();
+    await tracing.shutdown();
+    tracing = tracingAt(1);
+    for (let i = 0; i < 50; i++) expect(tracing.startRequest('GET /healthz', {}).span?.isRecording()).toBe(true);
+  });
+});
+
+describe("a request continuing the client's trace context", () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const CLIENT_SPAN = '00f067aa0ba902b7';
+
+  it('follows the sampled flag, whatever the ratio', () => {
+    tracing = tracingAt(0);
+    const sampled = tracing.startRequest('POST /graphql', { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01` });
+    expect(sampled.traceId).toBe(TRACE);
+    expect(sampled.span?.isRecording()).toBe(true);
+    expect(sampled.span?.spanContext().traceId).toBe(TRACE);
+    sampled.span?.end();
+  });
+
+  it('unsampled: no span; the subgraphs get its trace id, the unsampled flag and its tracestate', async () => {
+    tracing = tracingAt(1);
+    const request = tracing.startRequest('POST /graphql', { traceparent: `00-${TRACE}-${CLIENT_SPAN}-00`, tracestate: 'vendor=abc' });
+    expect(request.traceId).toBe(TRACE);
+    expect(request.span).toBeUndefined();
+    const sent = traceparentOf(request.context);
+    expect(sent.traceparent).toMatch(new RegExp(`^00-${TRACE}-[\\da-f]{16}-00$`));
+    expect(sent.traceparent).not.toContain(CLIENT_SPAN);
+    expect(sent.tracestate).toBe('vendor=abc');
+    expect(trace.getSpanContext(request.context)?.traceFlags).toBe(TraceFlags.NONE);
+  });
+
+  it('a malformed traceparent starts a new trace, sampled by the ratio', () => {
+    tracing = tracingAt(1);
+    for (const traceparent of [`ff-${TRACE}-${CLIENT_SPAN}-01`, `00-${'0'.repeat(32)}-${CLIENT_SPAN}-01`, `00-${TRACE}-${CLIENT_SPAN}-01-extra`, 'garbage']) {
+      const request = tracing.startRequest('POST /graphql', { traceparent });
+      expect(request.traceId).not.toBe(TRACE);
+      expect(request.span?.isRecording()).toBe(true);
+      expect(request.span?.spanContext().traceId).toBe(request.traceId);
+      request.span?.end();
+    }
+  });
+});
+
+/**
+ * Where AsyncLocalStorage propagates by a hook on every promise (Node 20), the hook is on only while a
+ * sampled request is in flight. Seen from outside: a promise continuation has an async id of its own only
+ * while promise hooks are installed (0 otherwise).
+ */
+const hookBased = typeof (AsyncLocalStorage.prototype as { _propagate?: unknown })._propagate === 'function';
+const promiseHooksOn = async () => {
+  await null;
+  return executionAsyncId() !== 0;
+};
+
+describe.runIf(hookBased)('the context propagation hook (Node 20)', () => {
+  it('is installed by a sampled request and removed when the last sampled request in flight ends', async () => {
+    tracing = tracingAt(1);
+    expect(await promiseHooksOn()).toBe(false);
+    const first = tracing.startRequest('POST /graphql', {});
+    const second = tracing.startRequest('POST /graphql', {});
+    // What the request wrapper does with a sampled request: its handler runs in the request's context.
+    const seen = await context.with(first.context, async () => {
+      await null;
+      return { hooks: await promiseHooksOn(), span: trace.getActiveSpan() };
+    });
+    expect(seen).toEqual({ hooks: true, span: first.span });
+    first.end(200);
+    expect(await promiseHooksOn()).toBe(true); // the second is still in flight
+    second.end(200);
+    expect(await promiseHooksOn()).toBe(false);
+    // An unsampled request neither installs it nor needs it.
+    await tracing.shutdown();
+    tracing = tracingAt(0);
+    const unsampled = tracing.startRequest('POST /graphql', {});
+    unsampled.end(200);
+    expect(await promiseHooksOn()).toBe(false);
+    // The next sampled request installs it again, and its context follows its awaits.
+    await tracing.shutdown();
+    tracing = tracingAt(1);
+    const third = tracing.startRequest('POST /graphql', {});
+    expect(await context.with(third.context, async () => (await promiseHooksOn()) && trace.getActiveSpan() === third.span)).toBe(true);
+    third.end(200);
+    expect(await promiseHooksOn()).toBe(false);
+  });
+});
