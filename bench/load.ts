@@ -10,12 +10,18 @@ const [url, durationSeconds, connections, queryJson, tokensFile, optionsJson] = 
 /**
  * How each credential travels (default: `authorization: Bearer <token>`): another header and prefix (an
  * API key in `x-api-key`), an empty file for no credential, and TLS files for an https URL (client certificate).
+ * `startAt` (ms since the epoch): when to begin.
  */
-const options = JSON.parse(optionsJson ?? '{}') as { header?: string; prefix?: string; tls?: { ca: string; cert: string; key: string } };
+const options = JSON.parse(optionsJson ?? '{}') as { header?: string; prefix?: string; tls?: { ca: string; cert: string; key: string }; startAt?: number };
 const header = options.header ?? 'authorization';
 const prefix = options.prefix ?? 'Bearer ';
 // A file, not an argument: 10 000 tokens are megabytes, and one argv string is limited to 128 KiB.
 const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as string[];
+
+// Two loads meant to run side by side start at the same moment, whenever their processes came up.
+const { startAt } = options;
+if (startAt !== undefined) await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+const lateMs = startAt === undefined ? 0 : Date.now() - startAt;
 
 const result = await autocannon({
   url,
@@ -37,5 +43,6 @@ process.stdout.write(
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    lateMs,
   })}\n`,
 );

@@ -13,8 +13,11 @@
  * default docs/img/bench.png, or beside BENCH_OUT for a BENCH_ONLY run).
  * BENCH_OBSERVABILITY=1 (`npm run bench:observability`) adds a third gateway, **observed**: the same
  * frontdesk config plus Prometheus metrics (scraped every 5 s, as Prometheus would) and tracing at a 10 %
- * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk.
- * BENCH_OBSERVED=metrics or tracing turns on only that one in the observed gateway.
+ * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk, from
+ * the rounds and from BENCH_SIDE_BY_SIDE_ROUNDS (default 6) rounds where frontdesk and observed are under
+ * load at the same moment, sharing core 0 (what else the machine runs then falls on both alike).
+ * BENCH_OBSERVED=metrics or tracing turns on only that one in the observed gateway (none: neither, an A/A
+ * check of the method itself); BENCH_SAMPLE_RATIO sets its sample ratio (default 0.1).
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
  * cross-subgraph query and samples its RSS every 5 s: caches are bounded, so RSS must level off.
  * Then the credential scenarios (bench/credentials.ts), frontdesk against itself: introspection-cached,
@@ -41,6 +44,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 // Seconds of load per gateway and query before the rounds: with 2 s a gateway's req/s still rose by a third
 // over the next four rounds (the JIT), and the gateway measured first in a round was the colder one.
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 6);
+/** With BENCH_OBSERVABILITY: rounds with frontdesk and observed under load at the same time (default 6). */
+const SIDE_BY_SIDE_ROUNDS = Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
@@ -50,7 +55,9 @@ const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
 const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114, frontdeskTls: 4115 };
 const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1';
 /** What the observed gateway turns on: both (the issue's figure), or one of them to see what each costs. */
-const OBSERVED = (process.env.BENCH_OBSERVED ?? 'both') as 'both' | 'metrics' | 'tracing';
+const OBSERVED = (process.env.BENCH_OBSERVED ?? 'both') as 'both' | 'metrics' | 'tracing' | 'none';
+/** The observed gateway's `tracing.sampler.ratio` (the issue's figure is at 0.1). */
+const SAMPLE_RATIO = Number(process.env.BENCH_SAMPLE_RATIO ?? 0.1);
 const GATEWAYS = OBSERVABILITY ? (['baseline', 'frontdesk', 'observed'] as const) : (['baseline', 'frontdesk'] as const);
 type Gateway = (typeof GATEWAYS)[number];
 
@@ -171,11 +178,11 @@ ${credentials.authYaml}identity:
   const observedConfig = join(dir, 'gateway-observed.yaml');
   writeFileSync(
     observedConfig,
-    `${readFileSync(config, 'utf8').replace(`port: ${PORTS.frontdesk}`, `port: ${PORTS.observed}`)}${OBSERVED === 'tracing' ? '' : `metrics:
+    `${readFileSync(config, 'utf8').replace(`port: ${PORTS.frontdesk}`, `port: ${PORTS.observed}`)}${OBSERVED === 'tracing' || OBSERVED === 'none' ? '' : `metrics:
   listen: { host: 127.0.0.1, port: ${PORTS.observedMetrics} }
-`}${OBSERVED === 'metrics' ? '' : `tracing:
+`}${OBSERVED === 'metrics' || OBSERVED === 'none' ? '' : `tracing:
   otlp: { endpoint: http://127.0.0.1:${PORTS.otlp}/v1/traces }
-  sampler: { ratio: 0.1 }
+  sampler: { ratio: ${SAMPLE_RATIO} }
 `}`,
   );
   const tokensFile = join(dir, 'tokens.json');
@@ -183,11 +190,15 @@ ${credentials.authYaml}identity:
   return { tokens, tokensFile, gatewayJwks, supergraphFile, config, observedConfig, credentials };
 }
 
-async function load(url: string, query: string, tokensFile: string, seconds: number, options?: object, pid?: number): Promise<{ rps: number; p50: number; p99: number; requests: number; cpuUs: number }> {
-  const cpuBefore = cpuSeconds(pid);
+async function load(url: string, query: string, tokensFile: string, seconds: number, options?: { startAt?: number }, pid?: number): Promise<{ rps: number; p50: number; p99: number; requests: number; cpuUs: number }> {
   const child = spawnPinned(1, ['bench/load.ts', url, String(seconds), String(CONNECTIONS), JSON.stringify({ query }), tokensFile, ...(options ? [JSON.stringify(options)] : [])], {});
-  const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; requests: number; non2xx: number; errors: number; timeouts: number };
+  // From when the load begins (a side-by-side load waits for its start time).
+  const startAt = options?.startAt;
+  if (startAt !== undefined) await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+  const cpuBefore = cpuSeconds(pid);
+  const result = (await firstJsonLine(child, (seconds + 30) * 1000)) as { rps: number; p50: number; p99: number; requests: number; non2xx: number; errors: number; timeouts: number; lateMs: number };
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
+  if (result.lateMs > 250) throw new Error(`${url}: the load started ${result.lateMs} ms after its start time (the load generator took that long to come up)`);
   return { ...result, cpuUs: Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, result.requests)) };
 }
 
@@ -285,6 +296,23 @@ async function main() {
     }
   }
 
+  // Side by side: frontdesk and observed under load at the same moment, on the same core, so whatever else
+  // the shared machine runs falls on both alike (sequential rounds moved by ±25 % from one to the next).
+  const sideBySide: Record<string, Array<{ rps: number; cpuUs: number }>> = {};
+  for (const [queryName, query] of OBSERVABILITY ? Object.entries(QUERIES) : []) {
+    if (ONLY && !ONLY.includes(queryName)) continue;
+    sideBySide[queryName] = [];
+    for (let round = 0; round < SIDE_BY_SIDE_ROUNDS; round++) {
+      const startAt = Date.now() + 4_000; // both load generators are up by then
+      const [f, o] = await Promise.all([
+        load(gateways.frontdesk, query, tokensFile, DURATION, { startAt }, pids.frontdesk),
+        load(gateways.observed, query, tokensFile, DURATION, { startAt }, pids.observed),
+      ]);
+      sideBySide[queryName]?.push({ rps: +(o.rps / f.rps).toFixed(3), cpuUs: +(o.cpuUs / f.cpuUs).toFixed(3) });
+      process.stderr.write(`  ${queryName} side by side ${round + 1}: frontdesk ${Math.round(f.rps)} req/s, ${f.cpuUs} µs CPU/request; observed ${Math.round(o.rps)} req/s, ${o.cpuUs} µs CPU/request\n`);
+    }
+  }
+
   type Summary = { rps: number; p50: number; p99: number; cpuUs: number };
   const ratio = (a: Summary, b: Summary) => ({ rps: +(a.rps / b.rps).toFixed(3), p50: +(a.p50 / b.p50).toFixed(3), p99: +(a.p99 / b.p99).toFixed(3), cpuUs: +(a.cpuUs / b.cpuUs).toFixed(3) });
   const table = Object.entries(results).map(([query, byGateway]) => {
@@ -301,6 +329,7 @@ async function main() {
       frontdesk: f,
       ratio: ratio(f, b),
       ...(o ? { observed: o, observedVsFrontdesk: ratio(o, f), observedVsBaseline: ratio(o, b), observedVsFrontdeskByRound: (byGateway.observed ?? []).map((r, i) => +(r.rps / (byGateway.frontdesk?.[i]?.rps ?? Number.NaN)).toFixed(3)) } : {}),
+      ...(sideBySide[query]?.length ? { observedVsFrontdeskSideBySide: { rps: +median(sideBySide[query].map((r) => r.rps)).toFixed(3), cpuUs: +median(sideBySide[query].map((r) => r.cpuUs)).toFixed(3), rounds: sideBySide[query] } } : {}),
     };
   });
   const credentialTable = await credentialScenarios(gateways.frontdesk, tokensFile, credentials);
@@ -320,6 +349,11 @@ async function main() {
       process.stdout.write(line(ratioCells('obs/frontdesk', row.observedVsFrontdesk)));
       process.stdout.write(line(ratioCells('obs/baseline', row.observedVsBaseline)));
       process.stdout.write(`${''.padEnd(16)} obs/frontdesk req/s round by round: ${row.observedVsFrontdeskByRound.join(', ')}\n`);
+    }
+    const paired = row.observedVsFrontdeskSideBySide;
+    if (paired) {
+      process.stdout.write(`${''.padEnd(16)} obs/frontdesk side by side (both under load at once), median of ${paired.rounds.length}: req/s ${paired.rps}x, CPU µs/req ${paired.cpuUs}x\n`);
+      process.stdout.write(`${''.padEnd(16)}   req/s round by round: ${paired.rounds.map((r) => r.rps).join(', ')}; CPU: ${paired.rounds.map((r) => r.cpuUs).join(', ')}\n`);
     }
   }
   if (telemetry) {
