@@ -95,7 +95,7 @@ export function createRequestObserver(options: { log: Logger; metrics?: GatewayM
         byRequest.set(req, facts);
         res.once('close', () => finish(req, res, facts, route, started));
         // Unsampled (or tracing off): no span, and no context is entered (./tracing.ts).
-        if (!traced?.span) return listener(req, res);
+        if (!traced?.span || !traced.context) return listener(req, res);
         // Attributes after the sampling decision: the ratio sampler does not read them.
         traced.span.setAttributes({
           'http.request.method': req.method ?? '',

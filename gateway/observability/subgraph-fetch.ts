@@ -66,7 +66,8 @@ export function observeDataSource(
  */
 export function injectTraceContext(headers: Record<string, string>, operation: GatewayContext | undefined): void {
   const traced = operation && requestTraceOf(operation);
-  propagation.inject(traced && !traced.span ? traced.context : context.active(), headers);
+  if (traced) traced.inject(headers);
+  else propagation.inject(context.active(), headers);
 }
 
 /** The operation's context, for a fetch made for an incoming operation (not the gateway's own). */

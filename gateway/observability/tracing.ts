@@ -18,7 +18,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -33,11 +33,14 @@ export interface RequestTrace {
   readonly traceId: string;
   /** The request's SERVER span when it is sampled; an unsampled request has none. */
   readonly span: Span | undefined;
+  /** The context a sampled request runs in (its span's); an unsampled request enters none. */
+  readonly context: Context | undefined;
   /**
-   * Sampled: the context the request runs in (its span's). Unsampled: the context written to its subgraph
-   * requests — the trace id, a span id of the gateway's, the unsampled flag — which it never enters.
+   * Writes the trace context into a subgraph request's headers. Sampled: the active span's (the fetch
+   * span). Unsampled: the trace id, one span id of the gateway's for the whole request, the unsampled flag,
+   * and the client's `tracestate` and `baggage`.
    */
-  readonly context: Context;
+  inject(headers: Record<string, string>): void;
   /** The response is done: its status goes on the span, which ends. */
   end(status: number): void;
 }
@@ -90,10 +93,9 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
           span.end();
           contextManager.requestEnded();
         };
-        return { traceId, span, context: trace.setSpan(parent, span), end };
+        return { traceId, span, context: trace.setSpan(parent, span), inject: injectActive, end };
       }
-      const unsampled = { traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE, ...(continued && remote.traceState ? { traceState: remote.traceState } : {}) };
-      return { traceId, span: undefined, context: trace.setSpanContext(parent, unsampled), end: noop };
+      return unsampledTrace(traceId, continued ? remote : undefined, parent, ids);
     },
     async shutdown() {
       await provider.shutdown();
@@ -104,10 +106,17 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
   };
 }
 
+/**
+ * Apollo Gateway's spans folded into their parent (./unsampled-spans.ts): validation and result
+ * post-processing, short and synchronous, each a span per request that a trace reader rarely needs.
+ */
+const FOLDED_APOLLO_SPANS: ReadonlySet<string> = new Set(['gateway.validate', 'gateway.postprocessing']);
+const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
+
 /** Every tracer it hands out, frontdesk's and Apollo Gateway's, makes spans only under a sampled parent (./unsampled-spans.ts). */
 class FrontdeskTracerProvider extends NodeTracerProvider {
   override getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
-    return new SampledChildrenTracer(super.getTracer(name, version, options));
+    return new SampledChildrenTracer(super.getTracer(name, version, options), name === APOLLO_GATEWAY_TRACER ? { fold: FOLDED_APOLLO_SPANS } : {});
   }
 
   /** The SDK's own tracer, for the one span with no parent of its own: a request's. */
@@ -117,6 +126,35 @@ class FrontdeskTracerProvider extends NodeTracerProvider {
 }
 
 const noop = () => {};
+const injectActive = (headers: Record<string, string>) => propagation.inject(context.active(), headers);
+
+/**
+ * An unsampled request's place in its trace. Its `traceparent` is written directly, without a context
+ * or the propagator's checks (the trace id was just validated or made; the span id is the SDK's, made once
+ * on the first subgraph fetch): the W3C trace-context format (https://www.w3.org/TR/trace-context/
+ * "traceparent Header"), version 00, flags 00. A client's `baggage` goes through the propagator as before.
+ */
+function unsampledTrace(traceId: string, remote: SpanContext | undefined, parent: Context, ids: RequestIds): RequestTrace {
+  let traceparent: string | undefined;
+  const traceState = remote?.traceState?.serialize();
+  const baggage = propagation.getBaggage(parent) !== undefined;
+  return {
+    traceId,
+    span: undefined,
+    context: undefined,
+    inject(headers) {
+      traceparent ??= `00-${traceId}-${ids.generateSpanId()}-00`;
+      if (baggage) {
+        const spanId = traceparent.slice(36, 52);
+        propagation.inject(trace.setSpanContext(parent, { traceId, spanId, traceFlags: TraceFlags.NONE, ...(remote?.traceState ? { traceState: remote.traceState } : {}) }), headers);
+        return;
+      }
+      headers.traceparent = traceparent;
+      if (traceState) headers.tracestate = traceState;
+    },
+    end: noop,
+  };
+}
 
 /**
  * OpenTelemetry's AsyncLocalStorage context manager, switched off whenever no sampled request is in flight,

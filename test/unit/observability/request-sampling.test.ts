@@ -1,9 +1,10 @@
 /**
  * gateway/observability/tracing.ts `startRequest`: each request is sampled before any span exists, by the
  * SDK's own parent-based ratio sampler. A sampled request gets the SDK's SERVER span on the very trace id
- * it was sampled on; an unsampled one gets no span, only a context to hand its subgraphs.
+ * it was sampled on; an unsampled one gets no span and no context, only the trace context it writes into
+ * its subgraph requests.
  */
-import { context, propagation, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context } from '@opentelemetry/api';
 import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import { createServer, type Server } from 'node:http';
@@ -22,9 +23,10 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 const tracingAt = (ratio: number) => startTracing({ otlp: { endpoint, headers: [] }, sampler: { ratio } }, SERVICE) as Tracing;
-const traceparentOf = (context: Parameters<typeof propagation.inject>[0]) => {
+/** The headers a request's subgraph fetch carries (the data source's `traceHeaders` hook calls `inject`). */
+const sentBy = (request: { inject(headers: Record<string, string>): void }) => {
   const headers: Record<string, string> = {};
-  propagation.inject(context, headers);
+  request.inject(headers);
   return headers;
 };
 
@@ -48,11 +50,12 @@ describe('a request with no trace context', () => {
         sampled++;
         expect(request.span.isRecording()).toBe(true);
         expect(request.span.spanContext().traceId).toBe(request.traceId);
-        expect(trace.getSpan(request.context)).toBe(request.span);
+        expect(trace.getSpan(request.context as Context)).toBe(request.span);
         request.span.end();
       } else {
         // What its subgraphs receive: its trace id, a span id of the gateway's, not sampled.
-        expect(traceparentOf(request.context).traceparent).toMatch(new RegExp(`^00-${request.traceId}-[\\da-f]{16}-00$`));
+        expect(request.context).toBeUndefined();
+        expect(sentBy(request)).toEqual({ traceparent: expect.stringMatching(new RegExp(`^00-${request.traceId}-[\\da-f]{16}-00$`)) });
       }
     }
     expect(sampled).toBeGreaterThan(120);
@@ -86,11 +89,34 @@ describe("a request continuing the client's trace context", () => {
     const request = tracing.startRequest('POST /graphql', { traceparent: `00-${TRACE}-${CLIENT_SPAN}-00`, tracestate: 'vendor=abc' });
     expect(request.traceId).toBe(TRACE);
     expect(request.span).toBeUndefined();
-    const sent = traceparentOf(request.context);
+    const sent = sentBy(request);
     expect(sent.traceparent).toMatch(new RegExp(`^00-${TRACE}-[\\da-f]{16}-00$`));
     expect(sent.traceparent).not.toContain(CLIENT_SPAN);
     expect(sent.tracestate).toBe('vendor=abc');
-    expect(trace.getSpanContext(request.context)?.traceFlags).toBe(TraceFlags.NONE);
+    // The propagator reads it back as the same trace, not sampled; every fetch of the request sends the same.
+    const read = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, sent));
+    expect(read).toMatchObject({ traceId: TRACE, spanId: sent.traceparent?.slice(36, 52), traceFlags: TraceFlags.NONE });
+    expect(read?.traceState?.get('vendor')).toBe('abc');
+    expect(sentBy(request)).toEqual(sent);
+  });
+
+  it("unsampled with the client's baggage: the subgraphs get the baggage too", async () => {
+    tracing = tracingAt(1);
+    const request = tracing.startRequest('POST /graphql', { traceparent: `00-${TRACE}-${CLIENT_SPAN}-00`, baggage: 'tenant=acme' });
+    const sent = sentBy(request);
+    expect(sent.traceparent).toMatch(new RegExp(`^00-${TRACE}-[\\da-f]{16}-00$`));
+    expect(sent.baggage).toBe('tenant=acme');
+    expect(sentBy(request)).toEqual(sent);
+  });
+
+  it('sampled: the subgraphs get the active span (the fetch span) as their parent', () => {
+    tracing = tracingAt(1);
+    const request = tracing.startRequest('POST /graphql', {});
+    const fetch = trace.getTracer('test').startSpan('fetch', {}, request.context);
+    const sent = context.with(trace.setSpan(request.context as Context, fetch), () => sentBy(request));
+    expect(sent.traceparent).toBe(`00-${request.traceId}-${fetch.spanContext().spanId}-01`);
+    fetch.end();
+    request.end(200);
   });
 
   it('a malformed traceparent starts a new trace, sampled by the ratio', () => {
@@ -123,7 +149,7 @@ describe.runIf(hookBased)('the context propagation hook (Node 20)', () => {
     const first = tracing.startRequest('POST /graphql', {});
     const second = tracing.startRequest('POST /graphql', {});
     // What the request wrapper does with a sampled request: its handler runs in the request's context.
-    const seen = await context.with(first.context, async () => {
+    const seen = await context.with(first.context as Context, async () => {
       await null;
       return { hooks: await promiseHooksOn(), span: trace.getActiveSpan() };
     });
@@ -142,7 +168,7 @@ describe.runIf(hookBased)('the context propagation hook (Node 20)', () => {
     await tracing.shutdown();
     tracing = tracingAt(1);
     const third = tracing.startRequest('POST /graphql', {});
-    expect(await context.with(third.context, async () => (await promiseHooksOn()) && trace.getActiveSpan() === third.span)).toBe(true);
+    expect(await context.with(third.context as Context, async () => (await promiseHooksOn()) && trace.getActiveSpan() === third.span)).toBe(true);
     third.end(200);
     expect(await promiseHooksOn()).toBe(false);
   });

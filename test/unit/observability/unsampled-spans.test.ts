@@ -107,3 +107,36 @@ describe('with no parent to join', () => {
     expect(exporter.getFinishedSpans()).toEqual([]);
   });
 });
+
+describe('span names folded into their parent (Apollo Gateway validate and postprocessing)', () => {
+  const folding = new SampledChildrenTracer(provider.getTracer('folding'), { fold: new Set(['gateway.validate']) });
+
+  it('make no span even under a sampled parent: the work stays in the parent, which the caller cannot end', () => {
+    tracer.startActiveSpan('gateway.request', { root: true }, (request) => {
+      const seen = folding.startActiveSpan('gateway.validate', (validate) => {
+        validate.setAttribute('ignored', true);
+        validate.end();
+        return { validate, active: trace.getActiveSpan(), sent: traceparent() };
+      });
+      expect(seen.validate.isRecording()).toBe(false);
+      expect(seen.validate.spanContext()).toEqual(request.spanContext());
+      expect(seen.active).toBe(request);
+      expect(seen.sent).toBe(`00-${request.spanContext().traceId}-${request.spanContext().spanId}-01`);
+      expect(request.isRecording()).toBe(true);
+      expect(folding.startSpan('gateway.validate').isRecording()).toBe(false);
+      // A name not folded is an ordinary child.
+      folding.startSpan('gateway.plan').end();
+      request.end();
+    });
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(['gateway.plan', 'gateway.request']);
+    expect(spans[1]?.attributes).toEqual({});
+    expect(spans[0]?.parentSpanContext?.spanId).toBe(spans[1]?.spanContext().spanId);
+  });
+
+  it('with no parent, or asked to be a root, are treated as any other span', () => {
+    expect(folding.startSpan('gateway.validate', {}, ROOT_CONTEXT).isRecording()).toBe(false);
+    folding.startSpan('gateway.validate', { root: true }, ROOT_CONTEXT).end();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['gateway.validate']);
+  });
+});
