@@ -25,6 +25,9 @@
  * Besides req/s and latency, each gateway's CPU time per request (µs, its own user + system time over the
  * round): on a shared machine req/s moves with whatever else runs on core 0, CPU per request much less.
  * BENCH_PROFILE=<dir>: the gateways run with `node --cpu-prof` and write their profiles there when stopped.
+ * BENCH_VERSUS=<dir> (with BENCH_OBSERVABILITY=1): the frontdesk gateway runs from another checkout of
+ * this repository (its dependencies installed, or its node_modules linked to these) with the observed
+ * gateway's config, so observed/frontdesk compares two versions of the code under the same settings.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -52,12 +55,14 @@ const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
 // The chart of the table (bench/chart.ts); a BENCH_ONLY run writes it beside BENCH_OUT, not over the docs' one.
 const CHART = process.env.BENCH_CHART ?? (process.env.BENCH_ONLY ? OUT.replace(/(\.json)?$/, '.png') : join(ROOT, 'docs/img/bench.png'));
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK ?? 0);
-const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114, frontdeskTls: 4115 };
+const PORTS = { accounts: 4101, products: 4102, reviews: 4103, baseline: 4110, frontdesk: 4111, observed: 4112, observedMetrics: 4113, otlp: 4114, frontdeskTls: 4115, versusMetrics: 4116 };
 const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1';
 /** What the observed gateway turns on: both (the issue's figure), or one of them to see what each costs. */
 const OBSERVED = (process.env.BENCH_OBSERVED ?? 'both') as 'both' | 'metrics' | 'tracing' | 'none';
 /** The observed gateway's `tracing.sampler.ratio` (the issue's figure is at 0.1). */
 const SAMPLE_RATIO = Number(process.env.BENCH_SAMPLE_RATIO ?? 0.1);
+/** Another checkout to run the frontdesk gateway from, with the observed config (an A/B of two versions). */
+const VERSUS = OBSERVABILITY ? process.env.BENCH_VERSUS : undefined;
 const GATEWAYS = OBSERVABILITY ? (['baseline', 'frontdesk', 'observed'] as const) : (['baseline', 'frontdesk'] as const);
 type Gateway = (typeof GATEWAYS)[number];
 
@@ -83,10 +88,10 @@ const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const twoCores = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSync('/usr/bin/taskset');
 const children: ChildProcess[] = [];
 
-function spawnPinned(core: number, args: string[], env: Record<string, string>): ChildProcess {
+function spawnPinned(core: number, args: string[], env: Record<string, string>, cwd = ROOT): ChildProcess {
   const node = [process.execPath, ...TSX_NODE_ARGS, ...args];
   const [command, ...rest] = twoCores ? ['taskset', '-c', String(core), ...node] : node;
-  const child = spawn(command as string, rest, { cwd: ROOT, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command as string, rest, { cwd, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return child;
 }
@@ -233,6 +238,13 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
+/** BENCH_VERSUS: the observed config on frontdesk's ports, for the other checkout. */
+function versusConfig(observedConfig: string): string {
+  const file = observedConfig.replace(/observed\.yaml$/, 'versus.yaml');
+  writeFileSync(file, readFileSync(observedConfig, 'utf8').replace(`port: ${PORTS.observed}`, `port: ${PORTS.frontdesk}`).replace(`port: ${PORTS.observedMetrics}`, `port: ${PORTS.versusMetrics}`));
+  return file;
+}
+
 async function main() {
   const started = Date.now();
   // This process is the operator's collector and Prometheus (OTLP receiver, scrapes): off the gateways' core,
@@ -245,7 +257,9 @@ async function main() {
   );
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const baseline = spawnPinned(0, [...profile, 'bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
-  const frontdesk = spawnPinned(0, [...profile, 'gateway/main.ts', '--config', config], {});
+  const frontdesk = VERSUS
+    ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', versusConfig(observedConfig)], {}, VERSUS)
+    : spawnPinned(0, [...profile, 'gateway/main.ts', '--config', config], {});
   const observed = OBSERVABILITY ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', observedConfig], {}) : undefined;
   const telemetry = OBSERVABILITY ? await startTelemetrySinks() : undefined;
   const frontdeskTls = spawnPinned(0, ['gateway/main.ts', '--config', credentials.tlsConfig], {});
@@ -391,14 +405,18 @@ async function startTelemetrySinks(): Promise<{ readonly spans: number; readonly
   });
   await new Promise<void>((resolve) => receiver.listen(PORTS.otlp, '127.0.0.1', resolve));
   receiver.unref();
+  // BENCH_VERSUS: the other checkout's gateway is scraped alike (its scrapes are not counted).
+  const scraped = [PORTS.observedMetrics, ...(VERSUS ? [PORTS.versusMetrics] : [])];
   const scraper = setInterval(() => {
-    fetch(`http://127.0.0.1:${PORTS.observedMetrics}/metrics`).then(
-      async (response) => {
-        await response.text();
-        counts.scrapes++;
-      },
-      () => {},
-    );
+    for (const port of scraped) {
+      fetch(`http://127.0.0.1:${port}/metrics`).then(
+        async (response) => {
+          await response.text();
+          if (port === PORTS.observedMetrics) counts.scrapes++;
+        },
+        () => {},
+      );
+    }
   }, 5_000).unref();
   return {
     get spans() {
