@@ -27,7 +27,9 @@
  * BENCH_PROFILE=<dir>: the gateways run with `node --cpu-prof` and write their profiles there when stopped.
  * BENCH_VERSUS=<dir> (with BENCH_OBSERVABILITY=1): the frontdesk gateway runs from another checkout of
  * this repository (its dependencies installed, or its node_modules linked to these) with the observed
- * gateway's config, so observed/frontdesk compares two versions of the code under the same settings.
+ * gateway's config, so observed/frontdesk compares two versions of the code under the same settings;
+ * BENCH_VERSUS_SAMPLE_RATIO gives that gateway another sample ratio (with BENCH_VERSUS=. : one version,
+ * two ratios).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -63,6 +65,7 @@ const OBSERVED = (process.env.BENCH_OBSERVED ?? 'both') as 'both' | 'metrics' | 
 const SAMPLE_RATIO = Number(process.env.BENCH_SAMPLE_RATIO ?? 0.1);
 /** Another checkout to run the frontdesk gateway from, with the observed config (an A/B of two versions). */
 const VERSUS = OBSERVABILITY ? process.env.BENCH_VERSUS : undefined;
+const VERSUS_SAMPLE_RATIO = process.env.BENCH_VERSUS_SAMPLE_RATIO;
 const GATEWAYS = OBSERVABILITY ? (['baseline', 'frontdesk', 'observed'] as const) : (['baseline', 'frontdesk'] as const);
 type Gateway = (typeof GATEWAYS)[number];
 
@@ -241,7 +244,8 @@ const median = (values: number[]) => {
 /** BENCH_VERSUS: the observed config on frontdesk's ports, for the other checkout. */
 function versusConfig(observedConfig: string): string {
   const file = observedConfig.replace(/observed\.yaml$/, 'versus.yaml');
-  writeFileSync(file, readFileSync(observedConfig, 'utf8').replace(`port: ${PORTS.observed}`, `port: ${PORTS.frontdesk}`).replace(`port: ${PORTS.observedMetrics}`, `port: ${PORTS.versusMetrics}`));
+  const observed = readFileSync(observedConfig, 'utf8').replace(`port: ${PORTS.observed}`, `port: ${PORTS.frontdesk}`).replace(`port: ${PORTS.observedMetrics}`, `port: ${PORTS.versusMetrics}`);
+  writeFileSync(file, VERSUS_SAMPLE_RATIO === undefined ? observed : observed.replace(`ratio: ${SAMPLE_RATIO}`, `ratio: ${Number(VERSUS_SAMPLE_RATIO)}`));
   return file;
 }
 
