@@ -8,7 +8,8 @@
  * source and minter wrappers, the key sets' onFetch, the overload events); with metrics off none of them is
  * installed.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LabelledCounter, LabelledHistogram } from './request-metrics.ts';
 import type { BreakerState, OverloadEvent } from '../overload-events.ts';
 import type { RateLimitEvent } from '../rate-limit/events.ts';
 
@@ -18,6 +19,8 @@ export type SubgraphResult = 'ok' | 'graphql_error' | 'unavailable';
 export type Route = 'graphql' | 'healthz' | 'readyz' | 'jwks' | 'other';
 
 /** Latency buckets in seconds: 1 ms to 10 s, for a gateway whose requests take milliseconds. */
+/** HTTP status class labels, by status / 100 (constant strings: ./request-metrics.ts keys its cells by value). */
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface GatewayMetrics {
@@ -56,27 +59,27 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const issuerLabel = (issuer: string | undefined) => (issuer === undefined ? 'none' : issuers.has(issuer) ? issuer : 'other');
   const registers = [registry];
 
-  const requests = new Counter({
+  const requests = new LabelledCounter({
     name: 'frontdesk_http_requests_total',
     help: 'HTTP requests answered, by route, status class (2xx…5xx) and outcome (ok, partial: GraphQL errors in a 200, refused: 401, rejected: other 4xx, unavailable: 503, error: other 5xx)',
     labelNames: ['route', 'status_class', 'outcome'] as const,
     registers,
   });
-  const requestDuration = new Histogram({
+  const requestDuration = new LabelledHistogram({
     name: 'frontdesk_http_request_duration_seconds',
     help: 'Time from the request head to the last byte of the response, by route',
     labelNames: ['route'] as const,
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const operationDuration = new Histogram({
+  const operationDuration = new LabelledHistogram({
     name: 'frontdesk_graphql_operation_duration_seconds',
     help: 'GraphQL operations from parsing to the response, by operation type (query, mutation, none when it did not resolve)',
     labelNames: ['operation_type'] as const,
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const decisions = new Counter({
+  const decisions = new LabelledCounter({
     name: 'frontdesk_auth_decisions_total',
     help: 'Authentication decisions by method (jwt, anonymous, none), configured issuer and result',
     labelNames: ['method', 'issuer', 'result'] as const,
@@ -101,13 +104,13 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     labelNames: ['issuer', 'result'] as const,
     registers,
   });
-  const minted = new Counter({
+  const minted = new LabelledCounter({
     name: 'frontdesk_identity_tokens_minted_total',
     help: 'Identity tokens signed for subgraph fetches, by subgraph',
     labelNames: ['subgraph'] as const,
     registers,
   });
-  const subgraphDuration = new Histogram({
+  const subgraphDuration = new LabelledHistogram({
     name: 'frontdesk_subgraph_fetch_duration_seconds',
     help: 'Subgraph fetches (token minting, request, response) by subgraph and result (ok, graphql_error, unavailable)',
     labelNames: ['subgraph', 'result'] as const,
@@ -173,23 +176,23 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   return {
     registry,
     request(route, status, outcome, seconds) {
-      requests.inc({ route, status_class: `${Math.floor(status / 100)}xx`, outcome });
-      requestDuration.observe({ route }, seconds);
+      requests.inc(route, STATUS_CLASSES[Math.floor(status / 100)] ?? 'other', outcome);
+      requestDuration.observe(seconds, route);
     },
     operation(type, seconds) {
-      operationDuration.observe({ operation_type: type }, seconds);
+      operationDuration.observe(seconds, type);
     },
     authDecision(method, issuer, result) {
-      decisions.inc({ method, issuer: issuerLabel(issuer), result });
+      decisions.inc(method, issuerLabel(issuer), result);
     },
     keySetFetch(issuer, ok) {
       keySetFetches.inc({ issuer: issuerLabel(issuer), result: ok ? 'ok' : 'error' });
     },
     identityTokenMinted(subgraph) {
-      minted.inc({ subgraph });
+      minted.inc(subgraph);
     },
     subgraphFetch(subgraph, result, seconds) {
-      subgraphDuration.observe({ subgraph, result }, seconds);
+      subgraphDuration.observe(seconds, subgraph, result);
     },
     revocationApplied(kind) {
       revocations.inc({ kind });
