@@ -4,6 +4,10 @@
  * fixed set (route, status class, outcome, method, result, configured issuer, subgraph name from the
  * supergraph). Nothing a client sends becomes a label: an issuer that is not configured is `other`.
  *
+ * The five instruments every request updates (requests, request and operation durations, authentication
+ * decisions, identity tokens minted, subgraph fetch durations) are ./request-metrics.ts's: the same
+ * exposition, without prom-client's label work on each update.
+ *
  * Instruments are fed through small hooks (the request wrapper, the authenticator wrapper, the data
  * source and minter wrappers, the key sets' onFetch, the overload events); with metrics off none of them is
  * installed.
