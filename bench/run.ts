@@ -42,6 +42,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
 import { setupCredentials, type CredentialSetup } from './credentials.ts';
 import { writeBenchChart } from './chart.ts';
+import { countSpans } from '../test/support/otlp.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -402,9 +403,10 @@ async function startTelemetrySinks(): Promise<{ readonly spans: number; readonly
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> };
-      for (const resource of body.resourceSpans ?? []) for (const scope of resource.scopeSpans) counts.spans += scope.spans.length;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      counts.spans += countSpans(Buffer.concat(chunks), req.headers['content-type']);
+      // An empty ExportTraceServiceResponse (full success), in the request's encoding.
+      const json = req.headers['content-type']?.startsWith('application/json');
+      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : '');
     });
   });
   await new Promise<void>((resolve) => receiver.listen(PORTS.otlp, '127.0.0.1', resolve));

@@ -1,6 +1,7 @@
 /**
- * OpenTelemetry traces: the JS SDK's NodeTracerProvider with a batching OTLP/HTTP exporter (JSON
- * encoding), a parent-based ratio sampler, W3C trace context and an AsyncLocalStorage context manager.
+ * OpenTelemetry traces: the JS SDK's NodeTracerProvider with a batching OTLP/HTTP exporter (binary
+ * protobuf by default, JSON on request: `tracing.otlp.protocol`), a parent-based ratio sampler, W3C trace
+ * context and an AsyncLocalStorage context manager.
  * Started by startGateway only when `tracing.otlp.endpoint` is set; otherwise nothing is registered and
  * every `@opentelemetry/api` call in the process (Apollo Gateway's own spans included) stays a no-op.
  *
@@ -20,7 +21,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import type { TracingConfig } from '../config/types.ts';
@@ -57,7 +59,11 @@ export interface Tracing {
 export function startTracing(config: TracingConfig, service: { name: string; version: string }): Tracing | undefined {
   const { endpoint, headers } = config.otlp;
   if (endpoint === undefined) return undefined;
-  const exporter = new OTLPTraceExporter({
+  // Protobuf is written straight from the spans into one buffer; JSON first builds an object per span and
+  // attribute, then a string: a sampled request's spans cost a quarter less CPU in protobuf
+  // (`npm run bench:tracing`, docs/performance.md "Observability").
+  const Exporter = config.otlp.protocol === 'http/json' ? JsonTraceExporter : ProtobufTraceExporter;
+  const exporter = new Exporter({
     url: endpoint,
     headers: Object.fromEntries(headers.map((header) => [header.slice(0, header.indexOf('=')), header.slice(header.indexOf('=') + 1)])),
     timeoutMillis: 10_000,
@@ -107,10 +113,12 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
 }
 
 /**
- * Apollo Gateway's spans folded into their parent (./unsampled-spans.ts): validation and result
- * post-processing, short and synchronous, each a span per request that a trace reader rarely needs.
+ * Apollo Gateway's spans folded into their parent `gateway.request` (./unsampled-spans.ts): validation and
+ * result post-processing, short and synchronous; and execution, which only brackets the fetch spans that
+ * are kept (each `gateway.fetch` and its subgraph's CLIENT span). A sampled request's tracing cost grows
+ * with its spans (docs/performance.md "Observability"), and a trace reader loses no step.
  */
-const FOLDED_APOLLO_SPANS: ReadonlySet<string> = new Set(['gateway.validate', 'gateway.postprocessing']);
+const FOLDED_APOLLO_SPANS: ReadonlySet<string> = new Set(['gateway.validate', 'gateway.execute', 'gateway.postprocessing']);
 const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
 
 /** Every tracer it hands out, frontdesk's and Apollo Gateway's, makes spans only under a sampled parent (./unsampled-spans.ts). */

@@ -15,9 +15,8 @@
  * A tracer may also be told span names to fold into their parent (`fold`): even in a sampled request they
  * get a non-recording stand-in with the parent's span context, so the work is inside the parent's span and
  * what the caller does to its span (attributes, status, `end()`) goes nowhere. For Apollo Gateway's
- * `gateway.validate` and `gateway.postprocessing`: a fraction of a millisecond each, two of the eight spans
- * of a one-fetch request, with the parent `gateway.request` recording validation errors itself
- * (docs/performance.md "Observability").
+ * `gateway.validate`, `gateway.execute` and `gateway.postprocessing` (./tracing.ts): the parent
+ * `gateway.request` records validation and execution errors itself (docs/performance.md "Observability").
  */
 import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 

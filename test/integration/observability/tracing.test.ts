@@ -1,30 +1,23 @@
 /**
  * One connected trace from the client through the gateway into the subgraph resolver, as an operator's
- * collector receives it: a real OTLP/HTTP receiver (JSON encoding) started by the test decodes what the
- * gateway's exporter sends. The subgraphs run in this process, so their kit spans reach the same
- * exporter — but they are connected only through the `traceparent` header on the wire.
+ * collector receives it: a real OTLP/HTTP receiver started by the test decodes what the gateway's exporter
+ * sends (binary protobuf, the default encoding, or JSON; test/support/otlp.ts). The subgraphs run in this
+ * process, so their kit spans reach the same exporter — but they are connected only through the
+ * `traceparent` header on the wire.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeTraceExport, type OtlpSpan } from '../../support/otlp.ts';
 import { startStack, type Stack } from '../../support/stack.ts';
 import { startObservedGateway, type ObservedGateway } from './support.ts';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: Array<{ key: string; value: Record<string, unknown> }>;
-  events?: Array<{ name: string; attributes: Array<{ key: string; value: Record<string, unknown> }> }>;
-}
 const SERVER = 2;
 const CLIENT = 3;
 
 let receiver: Server;
 let endpoint: string;
-const received: Array<{ headers: Record<string, unknown>; spans: OtlpSpan[]; service: unknown }> = [];
+const received: Array<{ headers: Record<string, string | string[] | undefined>; spans: OtlpSpan[]; service: unknown }> = [];
 let stack: Stack;
 let observed: ObservedGateway;
 
@@ -33,14 +26,14 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
-      };
+      const body = decodeTraceExport(Buffer.concat(chunks), req.headers['content-type']);
       for (const resourceSpans of body.resourceSpans) {
         const service = resourceSpans.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
         received.push({ headers: req.headers, service, spans: resourceSpans.scopeSpans.flatMap((scope) => scope.spans) });
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      // An empty ExportTraceServiceResponse, in the request's encoding (full success).
+      const json = req.headers['content-type']?.startsWith('application/json');
+      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : '');
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -105,9 +98,12 @@ describe('a request traced from the client to the subgraph resolver', () => {
     expect(authenticate?.parentSpanId).toBe(gatewayServer?.spanId);
     expect(attribute(authenticate as OtlpSpan, 'frontdesk.auth.result')).toBe('anonymous');
     // Apollo Gateway's own spans, inside the request span.
-    for (const name of ['gateway.request', 'gateway.plan', 'gateway.execute', 'gateway.fetch']) expect(spans.map((s) => s.name)).toContain(name);
-    // Validation and post-processing are folded into gateway.request (docs/production.md "Traces").
-    for (const name of ['gateway.validate', 'gateway.postprocessing']) expect(spans.map((s) => s.name)).not.toContain(name);
+    for (const name of ['gateway.request', 'gateway.plan', 'gateway.fetch']) expect(spans.map((s) => s.name)).toContain(name);
+    // Validation, execution and post-processing are folded into gateway.request (docs/production.md "Traces"):
+    // each fetch is the request's child.
+    for (const name of ['gateway.validate', 'gateway.execute', 'gateway.postprocessing']) expect(spans.map((s) => s.name)).not.toContain(name);
+    const apolloRequest = spans.find((s) => s.name === 'gateway.request');
+    for (const fetch of spans.filter((s) => s.name === 'gateway.fetch')) expect(fetch.parentSpanId).toBe(apolloRequest?.spanId);
 
     const fetches = spans.filter((s) => s.kind === CLIENT);
     expect(fetches.map((s) => s.name).sort()).toEqual(['subgraph accounts', 'subgraph accounts', 'subgraph products', 'subgraph reviews']);
@@ -134,5 +130,26 @@ describe('a request traced from the client to the subgraph resolver', () => {
     const untracedLines = observed.logs.filter((line) => line.requestId === 'untraced-1' && (line.access || line.audit));
     expect(untracedLines.map((line) => (line.access ? 'access' : 'audit')).sort()).toEqual(['access', 'audit']);
     for (const line of untracedLines) expect(line.traceId).toBe(unsampled[0]?.split('-')[1]);
+  });
+});
+
+describe('the export encoding', () => {
+  it('is binary protobuf by default, and JSON with `protocol: http/json`, carrying the same trace', async () => {
+    // The default gateway's batches came in above; a second gateway exports JSON.
+    expect(received.length).toBeGreaterThan(0);
+    for (const batch of received) expect(batch.headers['content-type']).toBe('application/x-protobuf');
+    received.length = 0;
+    const json = await startObservedGateway(stack, { tracing: { otlp: { endpoint, protocol: 'http/json' }, sampler: { ratio: 0 } } });
+    const trace = '0af7651916cd43dd8448eb211c80319c';
+    const response = await json.query({ query: '{ topProducts(first: 1) { upc } }' }, { traceparent: `00-${trace}-b7ad6b7169203331-01` });
+    expect(response.status).toBe(200);
+    await json.gateway.close();
+    const gatewayBatches = received.filter((batch) => batch.service === 'frontdesk-gateway');
+    expect(gatewayBatches.length).toBeGreaterThan(0);
+    for (const batch of gatewayBatches) expect(batch.headers['content-type']).toBe('application/json');
+    const names = gatewayBatches.flatMap((batch) => batch.spans).filter((span) => span.traceId === trace).map((span) => span.name);
+    // Frontdesk's own spans: Apollo Gateway holds the API's tracer from the first gateway of this process,
+    // which is why a process runs one traced gateway (gateway/observability/tracing.ts).
+    expect(names.sort()).toEqual(['POST /graphql', 'authenticate', 'subgraph products']);
   });
 });

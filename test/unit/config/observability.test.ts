@@ -28,7 +28,7 @@ describe('metrics, tracing, logFormat and shutdownDelay', () => {
       { env: { METRICS_PORT: '9464', OTLP_KEY: 'k-123', RATIO: '0.25' } },
     );
     expect(config.metrics).toEqual({ listen: { host: '0.0.0.0', port: 9464 } });
-    expect(config.tracing).toEqual({ otlp: { endpoint: 'http://collector:4318/v1/traces', headers: ['x-api-key=k-123'] }, sampler: { ratio: 0.25 } });
+    expect(config.tracing).toEqual({ otlp: { endpoint: 'http://collector:4318/v1/traces', headers: ['x-api-key=k-123'], protocol: 'http/protobuf' }, sampler: { ratio: 0.25 } });
     expect(config.logFormat).toBe('pretty');
     expect(config.shutdownDelayMs).toBe(15_000);
   });
@@ -38,7 +38,7 @@ describe('metrics, tracing, logFormat and shutdownDelay', () => {
       problemsOf({
         logFormat: 'xml',
         metrics: { listen: { port: 70_000 } },
-        tracing: { otlp: { endpoint: 'collector:4318', headers: ['no-equals-sign'] }, sampler: { ratio: 1.5 } },
+        tracing: { otlp: { endpoint: 'collector:4318', headers: ['no-equals-sign'], protocol: 'grpc' }, sampler: { ratio: 1.5 } },
         shutdownDelay: '10m',
       }),
     ).toEqual([
@@ -46,6 +46,7 @@ describe('metrics, tracing, logFormat and shutdownDelay', () => {
       'metrics.listen.port: expected an integer from 0 to 65535, got number 70000',
       'tracing.otlp.endpoint: expected an http(s) URL, got string "collector:4318"',
       'tracing.otlp.headers[0]: "no-equals-sign" must be `name=value`',
+      'tracing.otlp.protocol: expected one of http/protobuf, http/json, got string "grpc"',
       'tracing.sampler.ratio: expected a number from 0 to 1, got number 1.5',
       'shutdownDelay: at most 5m, got string "10m"',
     ]);
@@ -54,8 +55,8 @@ describe('metrics, tracing, logFormat and shutdownDelay', () => {
 
   it('masks the exporter headers in `gateway check` (they carry vendor API keys)', () => {
     const shown = effectiveConfig(CONFIG_TABLE, { ...base, tracing: { otlp: { endpoint: 'https://otlp.example/v1/traces', headers: ['authorization=Bearer xyz'] } } }, '/') as {
-      tracing: { otlp: { headers: unknown; endpoint: string }; sampler: { ratio: number } };
+      tracing: { otlp: { headers: unknown; endpoint: string; protocol: string }; sampler: { ratio: number } };
     };
-    expect(shown.tracing).toEqual({ otlp: { endpoint: 'https://otlp.example/v1/traces', headers: MASK }, sampler: { ratio: 0.1 } });
+    expect(shown.tracing).toEqual({ otlp: { endpoint: 'https://otlp.example/v1/traces', headers: MASK, protocol: 'http/protobuf' }, sampler: { ratio: 0.1 } });
   });
 });

@@ -57,7 +57,7 @@ describe('config types', () => {
     expectTypeOf<undefined>().toExtend<GatewayConfig['rateLimit']>();
     expectTypeOf<RateLimitConfig['failedAuth']>().toEqualTypeOf<{ perAddress: number; perApiKey: number; windowMs: number }>();
     expectTypeOf<RateLimitConfig['storeUnavailable']>().toEqualTypeOf<'open' | 'closed'>();
-    expectTypeOf<GatewayConfig['tracing']>().toEqualTypeOf<{ otlp: { endpoint: string | undefined; headers: readonly string[] }; sampler: { ratio: number } }>();
+    expectTypeOf<GatewayConfig['tracing']>().toEqualTypeOf<{ otlp: { endpoint: string | undefined; headers: readonly string[]; protocol: 'http/protobuf' | 'http/json' }; sampler: { ratio: number } }>();
 
     const config = parseConfig({ supergraph: SUPERGRAPH, identity: { issuer: 'https://gw', keys: [{ file: '/k.json' }], devKeys: true } }, { env: {} });
     expect(Object.keys(config)).toEqual([
@@ -68,7 +68,7 @@ describe('config types', () => {
     expect(config.rateLimit).toBeUndefined();
     expect(config.cors.origins).toEqual([]);
     expect(config.metrics.listen.port).toBeUndefined();
-    expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [] }, sampler: { ratio: 0.1 } });
+    expect(config.tracing).toEqual({ otlp: { endpoint: undefined, headers: [], protocol: 'http/protobuf' }, sampler: { ratio: 0.1 } });
     expect(config.revocation).toEqual({ retentionMs: undefined, maxEntries: 100_000 });
     expect(config.admin).toEqual({ token: undefined });
     expect(config.shutdownDelayMs).toBe(5_000);

@@ -17,12 +17,12 @@ const SERVICE = { name: 'test', version: '0' };
 let receiver: Server;
 let endpoint: string;
 beforeAll(async () => {
-  receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+  receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()));
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
 });
 afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-const tracingAt = (ratio: number) => startTracing({ otlp: { endpoint, headers: [] }, sampler: { ratio } }, SERVICE) as Tracing;
+const tracingAt = (ratio: number) => startTracing({ otlp: { endpoint, headers: [], protocol: 'http/protobuf' }, sampler: { ratio } }, SERVICE) as Tracing;
 /** The headers a request's subgraph fetch carries (the data source's `traceHeaders` hook calls `inject`). */
 const sentBy = (request: { inject(headers: Record<string, string>): void }) => {
   const headers: Record<string, string> = {};
