@@ -4,7 +4,8 @@
  * the allowlist survives; the body holds query, operationName and variables and nothing the client sent
  * in `extensions`. Connections are pooled and kept alive (undici), each request bounded by a timeout.
  * Every fetch goes through the subgraph's guard (subgraph/guard.ts: sharing, circuit breaker, concurrency
- * limit, the operation's deadline; docs/overload.md).
+ * limit, the operation's deadline; docs/overload.md). With metrics on, the data source reports each token
+ * it attaches and each fetch's result and duration through synchronous hooks (no wrapper, no extra await).
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
@@ -19,6 +20,7 @@ import { ERROR_CATALOGUE } from './errors.ts';
 import { forwardedHeaders } from './identity/headers.ts';
 import type { IdentityMinter } from './identity/mint.ts';
 import type { Logger } from './log.ts';
+import type { SubgraphResult } from './observability/metrics.ts';
 import { SubgraphFetchFailed, type SubgraphGuard } from './subgraph/guard.ts';
 import { isShareable, sharingKey } from './subgraph/sharing.ts';
 
@@ -45,6 +47,15 @@ export interface SubgraphDataSourceOptions {
   traceHeaders?: (headers: Record<string, string>, operation: GatewayContext | undefined) => void;
   /** This subgraph's protection: dedup, circuit breaker, concurrency limit (docs/overload.md). */
   guard: SubgraphGuard;
+  /** Where each minted token and each fetch's result and duration are counted; set only when metrics are on. */
+  metrics?: SubgraphFetchMetrics;
+}
+
+/** The metrics a data source feeds (observability/metrics.ts implements them). */
+export interface SubgraphFetchMetrics {
+  identityTokenMinted(subgraph: string): void;
+  /** Seconds from the data source's start to its answer, whatever the answer. */
+  subgraphFetch(subgraph: string, result: SubgraphResult, seconds: number): void;
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1_048_576;
@@ -59,9 +70,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
-    const { name, url, timeoutMs, dispatcher, mint, identityHeader } = this.#options;
+    const { name, url, timeoutMs, dispatcher, mint, identityHeader, metrics } = this.#options;
+    const started = metrics ? performance.now() : 0;
     const { query, operationName, variables } = options.request;
-    if (!query) throw new Error('subgraph request without a query');
+    if (!query) {
+      metrics?.subgraphFetch(name, 'unavailable', 0);
+      throw new Error('subgraph request without a query');
+    }
     const bound: BoundRequest = { query, operationName: operationName ?? null, variables: variables ?? {} };
 
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
@@ -90,6 +105,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       ({ statusCode, text } = await this.#options.guard.fetch({ timeoutMs, signal, sharingKey: shared }, async (fetchSignal) => {
         // Minted per fetch made: a shared fetch carries one token, for the one principal its key names.
         headers[identityHeader] = await mint(principal, name, { binding });
+        metrics?.identityTokenMinted(name);
         const response = await undiciRequest(url, { method: 'POST', headers, body, dispatcher, signal: fetchSignal });
         const declaredLength = response.headers['content-length'] as string | undefined;
         const maxBytes = this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -98,24 +114,37 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     } catch (error) {
       log[error instanceof SubgraphFetchFailed && error.quiet ? 'debug' : 'warn']('subgraph request failed', { subgraph: name, error, cause: (error as Error).cause });
       if (operation?.outcome) operation.outcome.subgraphFailed = true;
-      return unavailable(name, options);
+      return this.#answer(unavailable(name, options), 'unavailable', started);
     }
     if (statusCode < 200 || statusCode >= 300) {
       // The body may say why (e.g. our identity token was refused); it belongs in the log, not the response.
       log.warn('subgraph answered an error status', { subgraph: name, status: statusCode, body: text.slice(0, 500) });
       if (operation?.outcome) operation.outcome.subgraphFailed = true;
-      return unavailable(name, options);
+      return this.#answer(unavailable(name, options), 'unavailable', started);
     }
     try {
       const body = JSON.parse(text) as GatewayGraphQLResponse;
       if (typeof body !== 'object' || body === null) throw new Error('not an object');
       if (this.#options.production && Array.isArray(body.errors)) body.errors.forEach(stripDebugDetail);
-      return body;
+      return this.#answer(body, resultOf(body), started);
     } catch (error) {
       log.warn('subgraph answered invalid JSON', { subgraph: name, error });
-      return unavailable(name, options);
+      return this.#answer(unavailable(name, options), 'unavailable', started);
     }
   }
+
+  /** The fetch's answer, counted (with metrics on) by its result and the time since `started`. */
+  #answer(response: GatewayGraphQLResponse, result: SubgraphResult, started: number): GatewayGraphQLResponse {
+    this.#options.metrics?.subgraphFetch(this.#options.name, result, (performance.now() - started) / 1000);
+    return response;
+  }
+}
+
+/** A fetch's result: an answer with no errors is `ok`; the gateway's own SUBGRAPH_UNAVAILABLE (./errors.ts) is `unavailable`. */
+export function resultOf(response: GatewayGraphQLResponse): SubgraphResult {
+  const errors = response.errors;
+  if (!errors || errors.length === 0) return 'ok';
+  return errors.some((error) => error.extensions?.code === 'SUBGRAPH_UNAVAILABLE') ? 'unavailable' : 'graphql_error';
 }
 
 /** Apollo Gateway passes subgraph error extensions through to the client; debug detail must not ride along. */

@@ -93,7 +93,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const authenticator = observability.authenticator(inner);
   // On the metrics listener only (checkRevocation refuses admin.token without metrics.listen.port).
   if (config.admin.token !== undefined) observability.mountAdmin(createAdminHandler(config.admin.token, revocations, log.child({ room: 'admin' })));
-  const mint = observability.minter(createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock }));
+  const mint = createIdentityMinter({ issuer: config.identity.issuer, key: keys.signing, ttlMs: config.identity.ttlMs, ...clock });
   const agents = createSubgraphAgents(config);
   const onOverloadEvent = bothListeners(options.onOverloadEvent, observability.onOverloadEvent);
   const guardFor = createSubgraphGuards(config, log, onOverloadEvent, options.now);
@@ -115,6 +115,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         production: config.production,
         guard: guardFor(name),
         ...(observability.traceHeaders ? { traceHeaders: observability.traceHeaders } : {}),
+        ...(observability.fetchMetrics ? { metrics: observability.fetchMetrics } : {}),
       });
       return observability.dataSource(source, { name, url: subgraphUrl });
     },

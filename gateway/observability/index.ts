@@ -9,7 +9,7 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
-import type { IdentityMinter } from '../identity/mint.ts';
+import type { SubgraphFetchMetrics } from '../datasource.ts';
 import type { Logger } from '../log.ts';
 import type { OverloadListener } from '../overload-events.ts';
 import { FAILED_AUTH_RULES } from '../config/table/rate-limit.ts';
@@ -18,7 +18,7 @@ import { observeAuthenticator } from './auth.ts';
 import { startMetricsListener } from './metrics-listener.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { createRequestObserver, type RequestObserver } from './requests.ts';
-import { injectTraceContext, observeDataSource, observeMinter } from './subgraph-fetch.ts';
+import { injectTraceContext, traceDataSource } from './subgraph-fetch.ts';
 import { startTracing } from './tracing.ts';
 
 export interface Observability {
@@ -33,8 +33,10 @@ export interface Observability {
   readonly onRateLimitEvent: RateLimitListener | undefined;
   /** The data source's hook that writes the operation's trace context into a subgraph request, when tracing is on. */
   readonly traceHeaders: ((headers: Record<string, string>, operation: GatewayContext | undefined) => void) | undefined;
+  /** The data sources' metrics (tokens minted, fetch durations by result), when metrics are on. */
+  readonly fetchMetrics: SubgraphFetchMetrics | undefined;
   authenticator(inner: Authenticator): Authenticator;
-  minter(inner: IdentityMinter): IdentityMinter;
+  /** The data source with a CLIENT span for each sampled fetch, when tracing is on. */
   dataSource(inner: GraphQLDataSource<GatewayContext>, subgraph: { name: string; url: string }): GraphQLDataSource<GatewayContext>;
   /** A revocation applied to this instance's list, when metrics are on. */
   readonly onRevocationApplied: ((kind: string) => void) | undefined;
@@ -77,18 +79,18 @@ export async function startObservability(config: GatewayConfig, log: Logger): Pr
     onOverloadEvent: metrics ? (event) => metrics.overload(event) : undefined,
     onRateLimitEvent: metrics ? (event) => metrics.rateLimit(event) : undefined,
     traceHeaders: tracer ? injectTraceContext : undefined,
+    fetchMetrics: metrics,
     authenticator(inner) {
       authStats = inner.stats;
       return observeAuthenticator(inner, { log, maxTokenBytes: config.auth.maxTokenBytes, ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) });
     },
-    minter: (inner) => (metrics ? observeMinter(inner, metrics) : inner),
     onRevocationApplied: metrics ? (kind) => metrics.revocationApplied(kind) : undefined,
     watchRevocationList: (size) => metrics?.watchRevocationList(size),
     mountAdmin(handler) {
       listener?.mountAdmin(handler);
       return listener !== undefined;
     },
-    dataSource: (inner, subgraph) => (metrics || tracer ? observeDataSource(inner, subgraph, { ...(metrics ? { metrics } : {}), ...(tracer ? { tracer } : {}) }) : inner),
+    dataSource: (inner, subgraph) => (tracer ? traceDataSource(inner, subgraph, tracer) : inner),
     async close() {
       await listener?.close();
       await tracing?.shutdown();

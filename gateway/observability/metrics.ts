@@ -9,7 +9,7 @@
  * exposition, without prom-client's label work on each update.
  *
  * Instruments are fed through small hooks (the request wrapper, the authenticator wrapper, the data
- * source and minter wrappers, the key sets' onFetch, the overload events); with metrics off none of them is
+ * source's `metrics`, the key sets' onFetch, the overload events); with metrics off none of them is
  * installed.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';

@@ -1,27 +1,18 @@
 /**
- * Each subgraph fetch, seen from outside: a CLIENT span (HTTP semantic-convention attributes) that is
- * the parent the subgraph continues — the data source injects the active context as `traceparent`
- * through its `traceHeaders` hook — and the fetch duration by subgraph and result. The data source and
- * the minter are wrapped, not changed; with metrics and tracing off, neither wrapper is installed.
+ * Each sampled subgraph fetch, seen from outside: a CLIENT span (HTTP semantic-convention attributes)
+ * that is the parent the subgraph continues — the data source injects the active context as
+ * `traceparent` through its `traceHeaders` hook. The data source is wrapped only when tracing is on, and
+ * an unsampled request's fetch passes straight through (no span, no await). The fetch metrics are the
+ * data source's own hooks (../datasource.ts `metrics`).
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { context, propagation, SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { GatewayContext } from '../context.ts';
-import type { IdentityMinter } from '../identity/mint.ts';
-import type { GatewayMetrics, SubgraphResult } from './metrics.ts';
+import { resultOf } from '../datasource.ts';
 import { requestTraceOf } from './requests.ts';
 
-export interface FetchObserverOptions {
-  metrics?: GatewayMetrics;
-  tracer?: Tracer;
-}
-
-export function observeDataSource(
-  inner: GraphQLDataSource<GatewayContext>,
-  subgraph: { name: string; url: string },
-  { metrics, tracer }: FetchObserverOptions,
-): GraphQLDataSource<GatewayContext> {
+export function traceDataSource(inner: GraphQLDataSource<GatewayContext>, subgraph: { name: string; url: string }, tracer: Tracer): GraphQLDataSource<GatewayContext> {
   const url = new URL(subgraph.url);
   const attributes = {
     'http.request.method': 'POST',
@@ -30,32 +21,27 @@ export function observeDataSource(
     'url.full': `${url.origin}${url.pathname}`,
     'frontdesk.subgraph.name': subgraph.name,
   };
-  const measured = async (options: GraphQLDataSourceProcessOptions<GatewayContext>, span: Span | undefined): Promise<GatewayGraphQLResponse> => {
-    const started = performance.now();
+  const traced = async (options: GraphQLDataSourceProcessOptions<GatewayContext>, span: Span): Promise<GatewayGraphQLResponse> => {
     try {
       const response = await inner.process(options);
       const result = resultOf(response);
-      metrics?.subgraphFetch(subgraph.name, result, (performance.now() - started) / 1000);
-      if (span) {
-        span.setAttribute('frontdesk.subgraph.result', result);
-        if (result === 'unavailable') span.setStatus({ code: SpanStatusCode.ERROR, message: 'SUBGRAPH_UNAVAILABLE' });
-      }
+      span.setAttribute('frontdesk.subgraph.result', result);
+      if (result === 'unavailable') span.setStatus({ code: SpanStatusCode.ERROR, message: 'SUBGRAPH_UNAVAILABLE' });
       return response;
     } catch (error) {
-      metrics?.subgraphFetch(subgraph.name, 'unavailable', (performance.now() - started) / 1000);
-      span?.recordException(error as Error);
-      span?.setStatus({ code: SpanStatusCode.ERROR });
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
       throw error;
     } finally {
-      span?.end();
+      span.end();
     }
   };
   return {
     // A span only for a sampled request's fetch: an unsampled one has no span to be the parent (./tracing.ts).
     process(options) {
       const operation = operationOf(options);
-      if (!tracer || !operation || !requestTraceOf(operation)?.span) return measured(options, undefined);
-      return tracer.startActiveSpan(`subgraph ${subgraph.name}`, { kind: SpanKind.CLIENT, attributes }, (span) => measured(options, span));
+      if (!operation || !requestTraceOf(operation)?.span) return inner.process(options);
+      return tracer.startActiveSpan(`subgraph ${subgraph.name}`, { kind: SpanKind.CLIENT, attributes }, (span) => traced(options, span));
     },
   };
 }
@@ -73,18 +59,4 @@ export function injectTraceContext(headers: Record<string, string>, operation: G
 /** The operation's context, for a fetch made for an incoming operation (not the gateway's own). */
 function operationOf(options: GraphQLDataSourceProcessOptions<GatewayContext>): GatewayContext | undefined {
   return 'incomingRequestContext' in options ? options.context : undefined;
-}
-
-export function observeMinter(mint: IdentityMinter, metrics: GatewayMetrics): IdentityMinter {
-  return async (principal, subgraph, request) => {
-    const token = await mint(principal, subgraph, request);
-    metrics.identityTokenMinted(subgraph);
-    return token;
-  };
-}
-
-function resultOf(response: GatewayGraphQLResponse): SubgraphResult {
-  const errors = response.errors;
-  if (!errors || errors.length === 0) return 'ok';
-  return errors.some((error) => error.extensions?.code === 'SUBGRAPH_UNAVAILABLE') ? 'unavailable' : 'graphql_error';
 }
