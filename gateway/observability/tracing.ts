@@ -9,22 +9,23 @@
  * frontdesk makes its own spans (./requests.ts, ./auth.ts, ./subgraph-fetch.ts) and Apollo Gateway makes
  * its plan/execute/fetch spans through the API's global tracer, which delegates once this registers.
  *
- * Each request is sampled before any span exists (`startRequest`), by the same sampler the SDK uses. An
- * unsampled request — 90 % of them at a 0.1 ratio — gets no span and never enters a context: it only
- * carries its trace id, for the logs and for the `traceparent` (flags 00) its subgraphs receive. Every
- * other span is made only under a sampled parent (./unsampled-spans.ts). So what an unsampled request
- * costs is one sampling decision and two random ids (docs/performance.md "Observability").
+ * Each request is sampled once, when it arrives and before any span exists (`startRequest`), by the
+ * parent-based rule: a continued trace keeps the client's decision (its `traceparent` flags), a new one is
+ * drawn at `ratio`. An unsampled request — 90 % of them at a 0.1 ratio — gets no span and never enters a
+ * context: it only carries its trace id, for the logs and for the `traceparent` (flags 00) its subgraphs
+ * receive. Every other span is made only under a sampled parent (./unsampled-spans.ts). So what an
+ * unsampled request costs is one random draw and two random ids (docs/performance.md "Observability").
  *
  * The provider is process-global (OpenTelemetry's API holds one): one traced gateway per process.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-node';
 import type { TracingConfig } from '../config/types.ts';
 import { SampledChildrenTracer } from './unsampled-spans.ts';
 
@@ -68,7 +69,9 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
     headers: Object.fromEntries(headers.map((header) => [header.slice(0, header.indexOf('=')), header.slice(header.indexOf('=') + 1)])),
     timeoutMillis: 10_000,
   });
-  const sampler = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampler.ratio) });
+  const ratio = config.sampler.ratio;
+  const root = new RequestRootSampler(new TraceIdRatioBasedSampler(ratio));
+  const sampler = new ParentBasedSampler({ root });
   const ids = new RequestIds();
   const contextManager = new RequestContextManager();
   const provider = new FrontdeskTracerProvider({
@@ -88,9 +91,13 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
       const remote = trace.getSpanContext(parent);
       const continued = remote !== undefined && isSpanContextValid(remote);
       const traceId = continued ? remote.traceId : ids.generateTraceId();
-      if (sampler.shouldSample(parent, traceId, name, SpanKind.SERVER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED) {
-        // The SDK samples again, on the same trace id: same decision.
-        if (!continued) ids.useNext(traceId);
+      // The parent-based sampler's rule, without its per-call checks (the ids were just validated or made).
+      if (continued ? (remote.traceFlags & TraceFlags.SAMPLED) !== 0 : Math.random() < ratio) {
+        // The SDK samples the span again: a remote parent's flag decides the same way; a new root is drawn already.
+        if (!continued) {
+          ids.useNext(traceId);
+          root.drawn();
+        }
         const span = requestTracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
         contextManager.requestStarted();
         const end = (status: number) => {
@@ -185,6 +192,36 @@ class RequestContextManager extends AsyncLocalStorageContextManager {
 
   requestEnded(): void {
     if (--this.#sampledInFlight === 0 && RequestContextManager.#hooks) this.disable();
+  }
+}
+
+/**
+ * The root of the SDK's parent-based sampler. A request's span is sampled already (`startRequest` drew it at
+ * the ratio: the same probability as the trace-id ratio rule, without validating the id and reading its bits
+ * again on each of the 90 % of requests left out). Any other new root, which frontdesk does not make, falls
+ * to the SDK's trace-id ratio sampler.
+ */
+class RequestRootSampler implements Sampler {
+  readonly #byTraceId: Sampler;
+  #drawn = false;
+
+  constructor(byTraceId: Sampler) {
+    this.#byTraceId = byTraceId;
+  }
+
+  /** The next root asked about is the request span just drawn for; it is read back at once, synchronously. */
+  drawn(): void {
+    this.#drawn = true;
+  }
+
+  shouldSample(parent: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    if (!this.#drawn) return this.#byTraceId.shouldSample(parent, traceId, name, kind, attributes, links);
+    this.#drawn = false;
+    return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+  }
+
+  toString(): string {
+    return `RequestRoot{${this.#byTraceId.toString()}}`;
   }
 }
 

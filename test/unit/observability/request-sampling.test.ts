@@ -1,8 +1,8 @@
 /**
- * gateway/observability/tracing.ts `startRequest`: each request is sampled before any span exists, by the
- * SDK's own parent-based ratio sampler. A sampled request gets the SDK's SERVER span on the very trace id
- * it was sampled on; an unsampled one gets no span and no context, only the trace context it writes into
- * its subgraph requests.
+ * gateway/observability/tracing.ts `startRequest`: each request is sampled once, before any span exists, by
+ * the parent-based rule: the client's decision when it continues a trace, else a draw at the ratio. A sampled
+ * request gets the SDK's SERVER span on its own trace id; an unsampled one gets no span and no context, only
+ * the trace context it writes into its subgraph requests.
  */
 import { context, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context } from '@opentelemetry/api';
 import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
@@ -37,15 +37,12 @@ afterEach(async () => {
 });
 
 describe('a request with no trace context', () => {
-  it('is sampled by the ratio on its trace id, and a sampled one is recorded on that same trace id', () => {
+  it('is sampled at the ratio, and a sampled one is recorded on its own trace id', () => {
     tracing = tracingAt(0.5);
-    const ratio = new TraceIdRatioBasedSampler(0.5);
     let sampled = 0;
     for (let i = 0; i < 400; i++) {
       const request = tracing.startRequest('POST /graphql', {});
       expect(request.traceId).toMatch(/^[\da-f]{32}$/);
-      const expected = ratio.shouldSample(ROOT_CONTEXT, request.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
-      expect(request.span !== undefined).toBe(expected);
       if (request.span) {
         sampled++;
         expect(request.span.isRecording()).toBe(true);
@@ -60,6 +57,24 @@ describe('a request with no trace context', () => {
     }
     expect(sampled).toBeGreaterThan(120);
     expect(sampled).toBeLessThan(280);
+  });
+
+  it("leaves any other new root to the SDK's trace-id ratio rule", () => {
+    tracing = tracingAt(0.5);
+    const byTraceId = new TraceIdRatioBasedSampler(0.5);
+    const tracer = trace.getTracer('test');
+    let recorded = 0;
+    for (let i = 0; i < 200; i++) {
+      // A sampled request just before must not lend its decision to the next root.
+      tracing.startRequest('POST /graphql', {}).span?.end();
+      const root = tracer.startSpan('job', { root: true });
+      const expected = byTraceId.shouldSample(ROOT_CONTEXT, root.spanContext().traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      expect(root.isRecording()).toBe(expected);
+      if (expected) recorded++;
+      root.end();
+    }
+    expect(recorded).toBeGreaterThan(50);
+    expect(recorded).toBeLessThan(150);
   });
 
   it('at ratio 0 is never recorded and at ratio 1 always', async () => {
