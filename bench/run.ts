@@ -15,7 +15,8 @@
  * frontdesk config plus Prometheus metrics (scraped every 5 s, as Prometheus would) and tracing at a 10 %
  * sample ratio exporting to an OTLP/HTTP receiver in this process; the table adds observed/frontdesk, from
  * the rounds and from BENCH_SIDE_BY_SIDE_ROUNDS (default 6) rounds where frontdesk and observed are under
- * load at the same moment, sharing core 0 (what else the machine runs then falls on both alike).
+ * load at the same moment, sharing core 0 (what else the machine runs then falls on both alike), on
+ * BENCH_SIDE_BY_SIDE_PAIRS (default 3) pairs of processes started afresh, each pair warmed up together.
  * BENCH_OBSERVED=metrics or tracing turns on only that one in the observed gateway (none: neither, an A/A
  * check of the method itself); BENCH_SAMPLE_RATIO sets its sample ratio (default 0.1).
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
@@ -52,6 +53,13 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 6);
 /** With BENCH_OBSERVABILITY: rounds with frontdesk and observed under load at the same time (default 6). */
 const SIDE_BY_SIDE_ROUNDS = Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 6);
+/**
+ * The side-by-side rounds are shared among this many pairs of frontdesk and observed processes, each pair
+ * started afresh and warmed up together (default 3). One pair carries a bias of its own: an A/A run (both
+ * gateways alike) measured 0.971 ×, 1.011 × and 1.026 × on one pair each, however many rounds it ran
+ * (docs/performance.md "Observability", sixth pass); fresh pairs average that bias out where more rounds cannot.
+ */
+const SIDE_BY_SIDE_PAIRS = Math.max(1, Math.min(Number(process.env.BENCH_SIDE_BY_SIDE_PAIRS ?? 3), SIDE_BY_SIDE_ROUNDS));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
@@ -242,6 +250,19 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
+const medians = (rounds: Array<{ rps: number; cpuUs: number }>) => ({ rps: +median(rounds.map((r) => r.rps)).toFixed(3), cpuUs: +median(rounds.map((r) => r.cpuUs)).toFixed(3) });
+const pairMedians = (rounds: Array<{ pair: number; rps: number; cpuUs: number }>) =>
+  [...new Set(rounds.map((r) => r.pair))].map((pair) => medians(rounds.filter((r) => r.pair === pair)));
+
+/** Stops a gateway at once (no drain: nothing is measured on it any more) and waits for its exit. */
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
 /** BENCH_VERSUS: the observed config on frontdesk's ports, for the other checkout. */
 function versusConfig(observedConfig: string): string {
   const file = observedConfig.replace(/observed\.yaml$/, 'versus.yaml');
@@ -262,10 +283,11 @@ async function main() {
   );
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const baseline = spawnPinned(0, [...profile, 'bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
-  const frontdesk = VERSUS
-    ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', versusConfig(observedConfig)], {}, VERSUS)
-    : spawnPinned(0, [...profile, 'gateway/main.ts', '--config', config], {});
-  const observed = OBSERVABILITY ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', observedConfig], {}) : undefined;
+  const startFrontdesk = () =>
+    VERSUS ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', versusConfig(observedConfig)], {}, VERSUS) : spawnPinned(0, [...profile, 'gateway/main.ts', '--config', config], {});
+  const startObserved = () => spawnPinned(0, [...profile, 'gateway/main.ts', '--config', observedConfig], {});
+  let frontdesk = startFrontdesk();
+  let observed = OBSERVABILITY ? startObserved() : undefined;
   const telemetry = OBSERVABILITY ? await startTelemetrySinks() : undefined;
   const frontdeskTls = spawnPinned(0, ['gateway/main.ts', '--config', credentials.tlsConfig], {});
   await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk), firstJsonLine(frontdeskTls), ...(observed ? [firstJsonLine(observed)] : [])]);
@@ -317,18 +339,31 @@ async function main() {
 
   // Side by side: frontdesk and observed under load at the same moment, on the same core, so whatever else
   // the shared machine runs falls on both alike (sequential rounds moved by ±25 % from one to the next).
-  const sideBySide: Record<string, Array<{ rps: number; cpuUs: number }>> = {};
+  const sideBySide: Record<string, Array<{ pair: number; rps: number; cpuUs: number }>> = {};
+  const peakRss: Partial<Record<Gateway, number>> = {};
   for (const [queryName, query] of OBSERVABILITY ? Object.entries(QUERIES) : []) {
     if (ONLY && !ONLY.includes(queryName)) continue;
     sideBySide[queryName] = [];
-    for (let round = 0; round < SIDE_BY_SIDE_ROUNDS; round++) {
+    const bothAtOnce = (seconds: number) => {
       const startAt = Date.now() + 4_000; // both load generators are up by then
-      const [f, o] = await Promise.all([
-        load(gateways.frontdesk, query, tokensFile, DURATION, { startAt }, pids.frontdesk),
-        load(gateways.observed, query, tokensFile, DURATION, { startAt }, pids.observed),
-      ]);
-      sideBySide[queryName]?.push({ rps: +(o.rps / f.rps).toFixed(3), cpuUs: +(o.cpuUs / f.cpuUs).toFixed(3) });
-      process.stderr.write(`  ${queryName} side by side ${round + 1}: frontdesk ${Math.round(f.rps)} req/s, ${f.cpuUs} µs CPU/request; observed ${Math.round(o.rps)} req/s, ${o.cpuUs} µs CPU/request\n`);
+      return Promise.all([load(gateways.frontdesk, query, tokensFile, seconds, { startAt }, pids.frontdesk), load(gateways.observed, query, tokensFile, seconds, { startAt }, pids.observed)]);
+    };
+    for (let round = 0, pair = -1; round < SIDE_BY_SIDE_ROUNDS; round++) {
+      if (Math.floor((round * SIDE_BY_SIDE_PAIRS) / SIDE_BY_SIDE_ROUNDS) !== pair) {
+        pair++;
+        if (pair > 0 && observed) {
+          // A fresh pair (see SIDE_BY_SIDE_PAIRS); the peak RSS reported is the highest of any process.
+          for (const [name, child] of [['frontdesk', frontdesk], ['observed', observed]] as const) peakRss[name] = Math.max(peakRss[name] ?? 0, peakRssMb(child.pid) ?? 0);
+          await Promise.all([stop(frontdesk), stop(observed)]);
+          [frontdesk, observed] = [startFrontdesk(), startObserved()];
+          await Promise.all([firstJsonLine(frontdesk), firstJsonLine(observed)]);
+          [pids.frontdesk, pids.observed] = [frontdesk.pid, observed.pid];
+        }
+        await bothAtOnce(WARMUP);
+      }
+      const [f, o] = await bothAtOnce(DURATION);
+      sideBySide[queryName]?.push({ pair, rps: +(o.rps / f.rps).toFixed(3), cpuUs: +(o.cpuUs / f.cpuUs).toFixed(3) });
+      process.stderr.write(`  ${queryName} side by side ${round + 1} (pair ${pair + 1}): frontdesk ${Math.round(f.rps)} req/s, ${f.cpuUs} µs CPU/request; observed ${Math.round(o.rps)} req/s, ${o.cpuUs} µs CPU/request\n`);
     }
   }
 
@@ -348,11 +383,12 @@ async function main() {
       frontdesk: f,
       ratio: ratio(f, b),
       ...(o ? { observed: o, observedVsFrontdesk: ratio(o, f), observedVsBaseline: ratio(o, b), observedVsFrontdeskByRound: (byGateway.observed ?? []).map((r, i) => +(r.rps / (byGateway.frontdesk?.[i]?.rps ?? Number.NaN)).toFixed(3)) } : {}),
-      ...(sideBySide[query]?.length ? { observedVsFrontdeskSideBySide: { rps: +median(sideBySide[query].map((r) => r.rps)).toFixed(3), cpuUs: +median(sideBySide[query].map((r) => r.cpuUs)).toFixed(3), rounds: sideBySide[query] } } : {}),
+      ...(sideBySide[query]?.length ? { observedVsFrontdeskSideBySide: { ...medians(sideBySide[query]), pairs: pairMedians(sideBySide[query]), rounds: sideBySide[query] } } : {}),
     };
   });
   const credentialTable = await credentialScenarios(gateways.frontdesk, tokensFile, credentials);
-  const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: peakRssMb(frontdesk.pid), ...(observed ? { observedPeakRssMb: peakRssMb(observed.pid) } : {}) };
+  const highest = (gateway: Gateway, pid: number | undefined) => Math.max(peakRss[gateway] ?? 0, peakRssMb(pid) ?? 0) || undefined;
+  const memory = { baselinePeakRssMb: peakRssMb(baseline.pid), frontdeskPeakRssMb: highest('frontdesk', frontdesk.pid), ...(observed ? { observedPeakRssMb: highest('observed', observed.pid) } : {}) };
 
   const line = (cells: string[]) => `${cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' ')}\n`;
   const ratioCells = (name: string, r: Summary) => ['', name, `${r.rps}x`, `${r.p50}x`, `${r.p99}x`, `${r.cpuUs}x`];
@@ -371,7 +407,8 @@ async function main() {
     }
     const paired = row.observedVsFrontdeskSideBySide;
     if (paired) {
-      process.stdout.write(`${''.padEnd(16)} obs/frontdesk side by side (both under load at once), median of ${paired.rounds.length}: req/s ${paired.rps}x, CPU µs/req ${paired.cpuUs}x\n`);
+      process.stdout.write(`${''.padEnd(16)} obs/frontdesk side by side (both under load at once), median of ${paired.rounds.length} rounds on ${paired.pairs.length} process pairs: req/s ${paired.rps}x, CPU µs/req ${paired.cpuUs}x\n`);
+      process.stdout.write(`${''.padEnd(16)}   each pair's median: req/s ${paired.pairs.map((p) => p.rps).join(', ')}; CPU ${paired.pairs.map((p) => p.cpuUs).join(', ')}\n`);
       process.stdout.write(`${''.padEnd(16)}   req/s round by round: ${paired.rounds.map((r) => r.rps).join(', ')}; CPU: ${paired.rounds.map((r) => r.cpuUs).join(', ')}\n`);
     }
   }
