@@ -1,7 +1,8 @@
 /**
- * The overload bench's machinery (bench/overload.ts has the scenarios): processes pinned to cores, the
- * bench's users and keys, the load generator, sampling of the gateway process (RSS, open sockets, health
- * latency), recovery probes, and the bench subgraphs' fault switch.
+ * The overload bench's machinery (bench/overload.ts has the scenarios; bench/sampling.ts and bench/run.ts
+ * use parts of it): processes pinned to cores, the bench's users and keys, the load generator, sampling of
+ * the gateway process (RSS, open sockets, CPU time, health latency), recovery probes, and the bench
+ * subgraphs' fault switch.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -48,7 +49,7 @@ export function firstJsonLine(child: ChildProcess, timeoutMs: number): Promise<R
       for (const line of out.split('\n')) {
         try {
           const parsed = JSON.parse(line) as Record<string, unknown>;
-          if (parsed.ready || parsed.msg === 'gateway listening' || 'answered' in parsed || 'probes' in parsed) {
+          if (parsed.ready || parsed.msg === 'gateway listening' || 'answered' in parsed || 'probes' in parsed || 'rps' in parsed) {
             clearTimeout(timer);
             return resolve(parsed);
           }
@@ -145,6 +146,21 @@ export function gatewayProcess(pid: number) {
         }
       }).length,
   };
+}
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc/<pid>/stat (proc(5): utime and stime, fields
+ * 14 and 15, in clock ticks of 1/100 s on Linux). Per request it is the gateway's own cost: time the core
+ * spent on other processes — the noise of a shared machine — is not in it, where it is in req/s. NaN
+ * without /proc.
+ */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**

@@ -27,6 +27,8 @@
  * Besides req/s and latency, each gateway's CPU time per request (µs, its own user + system time over the
  * round): on a shared machine req/s moves with whatever else runs on core 0, CPU per request much less.
  * BENCH_PROFILE=<dir>: the gateways run with `node --cpu-prof` and write their profiles there when stopped.
+ * BENCH_GATEWAY_NODE_ARGS: more node flags for the gateways, space-separated (e.g. `--log-deopt
+ * --no-logfile-per-isolate --logfile=/tmp/v8/%p.log`).
  * BENCH_VERSUS=<dir> (with BENCH_OBSERVABILITY=1): the frontdesk gateway runs from another checkout of
  * this repository (its dependencies installed, or its node_modules linked to these) with the observed
  * gateway's config, so observed/frontdesk compares two versions of the code under the same settings;
@@ -45,6 +47,7 @@ import { TSX_NODE_ARGS } from '../dev/node-args.ts';
 import { setupCredentials, type CredentialSetup } from './credentials.ts';
 import { writeBenchChart } from './chart.ts';
 import { countSpans } from '../test/support/otlp.ts';
+import { cpuSeconds } from './overload-harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -226,21 +229,6 @@ async function load(url: string, query: string, tokensFile: string, seconds: num
   return { ...result, cpuUs: Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, result.requests)) };
 }
 
-/**
- * CPU seconds (user + system) a process has used, from /proc/<pid>/stat (proc(5): utime and stime, fields
- * 14 and 15, in clock ticks of 1/100 s on Linux). Per request it is the gateway's own cost: time the core
- * spent on other processes — the noise of a shared machine — is not in it, where it is in req/s. NaN
- * without /proc.
- */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 function peakRssMb(pid: number | undefined): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -288,7 +276,7 @@ async function main() {
   await Promise.all(
     (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
   );
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const baseline = spawnPinned(0, [...profile, 'bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
   const startFrontdesk = () =>
     VERSUS ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', versusConfig(observedConfig)], {}, VERSUS) : spawnPinned(0, [...profile, 'gateway/main.ts', '--config', config], {});
