@@ -6,7 +6,9 @@
  * and ends them; the SDK's BatchSpanProcessor exports them over OTLP/HTTP to a receiver in a child
  * process (its decoding is not counted). The figure is this process's CPU time (user + system) per request,
  * export included, at a steady ~800 requests/s, median of BATCHES runs; `none` makes no span, for the
- * harness's own cost. Each encoding runs in a process of its own (the API's provider is process-global).
+ * harness's own cost. `protobuf` is the SDK's own OTLP/protobuf exporter, `frontdesk` the one the gateway
+ * uses (the SDK's transport with gateway/observability/otlp-protobuf.ts as the encoder). Each encoding runs
+ * in a process of its own (the API's provider is process-global).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -17,17 +19,18 @@ import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
+import { protobufTraceExporter } from '../gateway/observability/otlp-protobuf.ts';
 
 const BATCHES = 5;
 const REQUESTS = 2_000;
-const encoding = process.argv[2] as 'none' | 'json' | 'protobuf' | 'receiver' | undefined;
+const encoding = process.argv[2] as 'none' | 'json' | 'protobuf' | 'frontdesk' | 'receiver' | undefined;
 
 if (encoding === undefined) {
   // The receiver in a child, then each encoding in a process of its own.
   const receiver = spawn(process.execPath, [...TSX_NODE_ARGS, process.argv[1] as string, 'receiver'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve) => receiver.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
   process.stdout.write(`one sampled one-fetch request's spans (5), CPU per request, median of ${BATCHES} runs of ${REQUESTS}\n\n`);
-  for (const name of ['none', 'json', 'protobuf', 'json', 'protobuf']) {
+  for (const name of ['none', 'json', 'protobuf', 'frontdesk', 'json', 'protobuf', 'frontdesk']) {
     process.stdout.write(execFileSync(process.execPath, [...TSX_NODE_ARGS, process.argv[1] as string, name, url], { encoding: 'utf8' }));
   }
   receiver.kill();
@@ -36,8 +39,8 @@ if (encoding === undefined) {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces\n`));
 } else {
   const url = process.argv[3] as string;
-  const Exporter = encoding === 'json' ? JsonTraceExporter : ProtobufTraceExporter;
-  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(new Exporter({ url }), { maxQueueSize: 2_048, scheduledDelayMillis: 1_000 })] });
+  const exporter = encoding === 'json' ? new JsonTraceExporter({ url }) : encoding === 'frontdesk' ? protobufTraceExporter({ url, headers: {}, timeoutMillis: 10_000 }) : new ProtobufTraceExporter({ url });
+  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 2_048, scheduledDelayMillis: 1_000 })] });
   if (encoding !== 'none') provider.register({ contextManager: new AsyncLocalStorageContextManager() });
   const tracer = trace.getTracer('bench');
   const tick = () => new Promise((resolve) => setImmediate(resolve));

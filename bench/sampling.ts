@@ -112,6 +112,11 @@ ${process.env.BENCH_SAMPLING_METRICS === '1' ? 'metrics:\n  listen: { host: 127.
     process.stdout.write(`share ${r.share}: +${r.extraUs} µs per request, ${r.ratio} × (blocks ${r.perBlock.join(', ')}); per sampled request +${(r.extraUs / r.share).toFixed(1)} µs\n`);
   }
   process.stdout.write(`spans received: ${receiver.spans()}\n`);
+  // Stopped as in production (SIGTERM, drain), so that a `--cpu-prof` profile is written.
+  await new Promise((resolve) => {
+    gateway.once('exit', resolve);
+    gateway.kill('SIGTERM');
+  });
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const output = { date: new Date().toISOString(), node: process.version, query: QUERY, seconds: SECONDS, metrics: process.env.BENCH_SAMPLING_METRICS === '1', unsampledUs, results, blocks };
   writeFileSync(join(ROOT, 'bench/results/sampling.json'), `${JSON.stringify(output, null, 2)}\n`);

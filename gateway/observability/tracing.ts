@@ -23,10 +23,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-node';
 import type { TracingConfig } from '../config/types.ts';
+import { protobufTraceExporter } from './otlp-protobuf.ts';
 import { SampledChildrenTracer } from './unsampled-spans.ts';
 
 export const TRACER_NAME = 'frontdesk-gateway';
@@ -60,15 +60,15 @@ export interface Tracing {
 export function startTracing(config: TracingConfig, service: { name: string; version: string }): Tracing | undefined {
   const { endpoint, headers } = config.otlp;
   if (endpoint === undefined) return undefined;
-  // Protobuf is written straight from the spans into one buffer; JSON first builds an object per span and
-  // attribute, then a string: a sampled request's spans cost a quarter less CPU in protobuf
-  // (`npm run bench:tracing`, docs/performance.md "Observability").
-  const Exporter = config.otlp.protocol === 'http/json' ? JsonTraceExporter : ProtobufTraceExporter;
-  const exporter = new Exporter({
+  const exporterConfig = {
     url: endpoint,
     headers: Object.fromEntries(headers.map((header) => [header.slice(0, header.indexOf('=')), header.slice(header.indexOf('=') + 1)])),
     timeoutMillis: 10_000,
-  });
+  };
+  // Protobuf is written straight from the spans into one buffer; JSON first builds an object per span and
+  // attribute, then a string: a sampled request's spans cost a quarter less CPU in protobuf
+  // (`npm run bench:tracing`, docs/performance.md "Observability").
+  const exporter = config.otlp.protocol === 'http/json' ? new JsonTraceExporter(exporterConfig) : protobufTraceExporter(exporterConfig);
   const ratio = config.sampler.ratio;
   const root = new RequestRootSampler(new TraceIdRatioBasedSampler(ratio));
   const sampler = new ParentBasedSampler({ root });
