@@ -65,9 +65,9 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
     headers: Object.fromEntries(headers.map((header) => [header.slice(0, header.indexOf('=')), header.slice(header.indexOf('=') + 1)])),
     timeoutMillis: 10_000,
   };
-  // Protobuf is written straight from the spans into one buffer; JSON first builds an object per span and
-  // attribute, then a string: a sampled request's spans cost a quarter less CPU in protobuf
-  // (`npm run bench:tracing`, docs/performance.md "Observability").
+  // Protobuf is written straight from the spans into one buffer (./otlp-protobuf.ts); JSON, the SDK's, first
+  // builds an object per span and attribute, then a string (`npm run bench:tracing`, docs/performance.md
+  // "Observability").
   const exporter = config.otlp.protocol === 'http/json' ? new JsonTraceExporter(exporterConfig) : protobufTraceExporter(exporterConfig);
   const ratio = config.sampler.ratio;
   const root = new RequestRootSampler(new TraceIdRatioBasedSampler(ratio));

@@ -20,7 +20,7 @@ export const tracing = section('OpenTelemetry traces, exported over OTLP/HTTP.',
     ),
     protocol: oneOf(OTLP_PROTOCOLS, {
       default: 'http/protobuf',
-      doc: "the body's encoding: binary protobuf (OTLP's default; a quarter less CPU per sampled request than JSON, `npm run bench:tracing`) or JSON, for a receiver that takes only JSON",
+      doc: "the body's encoding: binary protobuf (OTLP's default, written by frontdesk's own encoder: less CPU per sampled request than JSON, `npm run bench:tracing`) or JSON, for a receiver that takes only JSON",
     }),
   }),
   sampler: section('Which traces are recorded.', {
