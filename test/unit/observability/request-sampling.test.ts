@@ -187,4 +187,13 @@ describe.runIf(hookBased)('the context propagation hook (Node 20)', () => {
     third.end(200);
     expect(await promiseHooksOn()).toBe(false);
   });
+
+  it('is removed again after the exporter has run in a context of its own with no sampled request in flight', async () => {
+    tracing = tracingAt(1);
+    tracing.startRequest('POST /graphql', {}).end(200);
+    expect(await promiseHooksOn()).toBe(false);
+    // The batch processor exports its queued span within a second, inside `context.with` (which installs the hook).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await promiseHooksOn()).toBe(false);
+  });
 });
