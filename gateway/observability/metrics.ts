@@ -4,9 +4,9 @@
  * fixed set (route, status class, outcome, method, result, configured issuer, subgraph name from the
  * supergraph). Nothing a client sends becomes a label: an issuer that is not configured is `other`.
  *
- * The five instruments every request updates (requests, request and operation durations, authentication
- * decisions, identity tokens minted, subgraph fetch durations) are ./request-metrics.ts's: the same
- * exposition, without prom-client's label work on each update.
+ * The instruments every request updates (requests, request and operation durations, authentication
+ * decisions, identity tokens minted, subgraph fetch durations, shared fetches) are ./request-metrics.ts's:
+ * the same exposition, without prom-client's label work on each update.
  *
  * Instruments are fed through small hooks (the request wrapper, the authenticator wrapper, the data
  * source's `metrics`, the key sets' onFetch, the overload events); with metrics off none of them is
@@ -138,7 +138,8 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     labelNames: ['subgraph', 'state'] as const,
     registers,
   });
-  const shared = new Counter({
+  // Shared fetches come at the request rate under load (identical queries of one caller): ./request-metrics.ts's.
+  const shared = new LabelledCounter({
     name: 'frontdesk_subgraph_fetches_shared_total',
     help: 'Subgraph fetches a request did not make because an identical in-flight fetch of the same principal answered it',
     labelNames: ['subgraph'] as const,
@@ -207,7 +208,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     overload(event) {
       if (event.type === 'shed') shed.inc({ reason: event.reason });
       else if (event.type === 'admission bound') bound.set(event.operations);
-      else if (event.type === 'fetch shared') shared.inc({ subgraph: event.subgraph });
+      else if (event.type === 'fetch shared') shared.inc(event.subgraph);
       else for (const state of BREAKER_STATES) breaker.set({ subgraph: event.subgraph, state }, state === event.state ? 1 : 0);
     },
     rateLimit(event) {

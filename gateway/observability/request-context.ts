@@ -17,6 +17,11 @@ export class RequestContextManager extends AsyncLocalStorageContextManager {
   static readonly #hooks = typeof (AsyncLocalStorage.prototype as { _propagate?: unknown })._propagate === 'function';
   #sampledInFlight = 0;
 
+  /** No sampled request is in flight: no context the gateway enters holds a sampled span. */
+  get idle(): boolean {
+    return this.#sampledInFlight === 0;
+  }
+
   requestStarted(): void {
     this.#sampledInFlight++;
   }

@@ -73,7 +73,7 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
   const sampler = new ParentBasedSampler({ root });
   const ids = new RequestIds();
   const contextManager = new RequestContextManager();
-  const provider = new FrontdeskTracerProvider({
+  const provider = new FrontdeskTracerProvider(() => contextManager.idle, {
     resource: resourceFromAttributes({ 'service.name': service.name, 'service.version': service.version }),
     sampler,
     idGenerator: ids,
@@ -129,8 +129,15 @@ const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
 
 /** Every tracer it hands out, frontdesk's and Apollo Gateway's, makes spans only under a sampled parent (./unsampled-spans.ts). */
 class FrontdeskTracerProvider extends NodeTracerProvider {
+  readonly #idle: () => boolean;
+
+  constructor(idle: () => boolean, config: ConstructorParameters<typeof NodeTracerProvider>[0]) {
+    super(config);
+    this.#idle = idle;
+  }
+
   override getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
-    return new SampledChildrenTracer(super.getTracer(name, version, options), name === APOLLO_GATEWAY_TRACER ? { fold: FOLDED_APOLLO_SPANS } : {});
+    return new SampledChildrenTracer(super.getTracer(name, version, options), { idle: this.#idle, ...(name === APOLLO_GATEWAY_TRACER ? { fold: FOLDED_APOLLO_SPANS } : {}) });
   }
 
   /** The SDK's own tracer, for the one span with no parent of its own: a request's. */

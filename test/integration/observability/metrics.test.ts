@@ -5,6 +5,7 @@
  * with no label a client controls.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdRequests } from '../../support/hold.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/issuer.ts';
 import { startStack, type Stack } from '../../support/stack.ts';
 import { parseMetrics, sample, startObservedGateway, type ObservedGateway } from './support.ts';
@@ -140,6 +141,31 @@ describe('overload protection on /metrics', () => {
       expect(sample(samples, 'frontdesk_subgraph_breaker_state', { subgraph: 'accounts', state: 'closed' })).toBe(0);
       expect(sample(samples, 'frontdesk_requests_shed_total', { reason: 'queue full' })).toBe(0);
       expect(sample(samples, 'frontdesk_admission_bound_operations', {})).toBe(24);
+    } finally {
+      await gateway.gateway.close();
+      await own.close().catch(() => {});
+    }
+  });
+
+  it('fetches one caller shares with an identical fetch in flight are counted by subgraph', async () => {
+    const own = await startStack();
+    const gateway = await startObservedGateway(own, { metrics: { listen: { host: '127.0.0.1', port: 0 } } });
+    try {
+      const products = holdRequests(own.subgraphs.products.server);
+      const query = { query: '{ product(upc: "p001") { name } }' };
+      const requests = [0, 1, 2].map(() => gateway.query(query));
+      await products.until((held) => held.arrived === 1);
+      // The two later requests join the one fetch in flight; give them the time to reach it.
+      const deadline = performance.now() + 5_000;
+      let shared = 0;
+      while (shared < 2 && performance.now() < deadline) {
+        shared = sample(parseMetrics(await (await fetch(gateway.gateway.metricsUrl as string)).text()), 'frontdesk_subgraph_fetches_shared_total', { subgraph: 'products' });
+        if (shared < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      products.release();
+      expect((await Promise.all(requests)).map((response) => response.status)).toEqual([200, 200, 200]);
+      expect(products.arrived).toBe(1);
+      expect(shared).toBe(2);
     } finally {
       await gateway.gateway.close();
       await own.close().catch(() => {});

@@ -140,3 +140,24 @@ describe('span names folded into their parent (Apollo Gateway validate and postp
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['gateway.validate']);
   });
 });
+
+describe('while no sampled request is in flight (idle)', () => {
+  it('even a sampled parent gets the stand-in, without reading the context; roots still go to the SDK', () => {
+    let idle = true;
+    const gated = new SampledChildrenTracer(provider.getTracer('test'), { idle: () => idle });
+    const sampled = remoteParent(TraceFlags.SAMPLED);
+    const seen = context.with(sampled, () => gated.startActiveSpan('late child', (span: Span) => {
+      span.end();
+      return { span, active: context.active() };
+    }));
+    expect(seen.span.isRecording()).toBe(false);
+    expect(isSpanContextValid(seen.span.spanContext())).toBe(false);
+    expect(seen.active).toBe(sampled);
+    gated.startSpan('late', {}, sampled).end();
+    gated.startSpan('root', { root: true }).end();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['root']);
+    idle = false;
+    gated.startSpan('child', {}, sampled).end();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['root', 'child']);
+  });
+});
