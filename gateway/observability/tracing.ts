@@ -22,10 +22,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-node';
 import type { TracingConfig } from '../config/types.ts';
 import { protobufTraceExporter } from './otlp-protobuf.ts';
 import { RequestContextManager } from './request-context.ts';
+import { RequestIds } from './trace-ids.ts';
 import { SampledChildrenTracer } from './unsampled-spans.ts';
 
 export const TRACER_NAME = 'frontdesk-gateway';
@@ -86,7 +87,8 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
   return {
     tracer: trace.getTracer(TRACER_NAME, service.version),
     startRequest(name, requestHeaders) {
-      const parent = propagation.extract(ROOT_CONTEXT, requestHeaders);
+      // Only the W3C trace-context and baggage propagators are registered: with neither header there is nothing to extract.
+      const parent = requestHeaders.traceparent === undefined && requestHeaders.baggage === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, requestHeaders);
       const remote = trace.getSpanContext(parent);
       const continued = remote !== undefined && isSpanContextValid(remote);
       const traceId = continued ? remote.traceId : ids.generateTraceId();
@@ -204,27 +206,5 @@ class RequestRootSampler implements Sampler {
 
   toString(): string {
     return `RequestRoot{${this.#byTraceId.toString()}}`;
-  }
-}
-
-/**
- * The SDK's random ids, except that the trace id a request was just sampled on can be handed to the SDK
- * for the span it then starts (it is read back at once, synchronously).
- */
-class RequestIds extends RandomIdGenerator {
-  #next: string | undefined;
-
-  constructor() {
-    super();
-    const random = this.generateTraceId;
-    this.generateTraceId = () => {
-      const next = this.#next;
-      this.#next = undefined;
-      return next ?? random();
-    };
-  }
-
-  useNext(traceId: string): void {
-    this.#next = traceId;
   }
 }

@@ -124,6 +124,21 @@ describe("a request continuing the client's trace context", () => {
     expect(sentBy(request)).toEqual(sent);
   });
 
+  it("a new trace with only the client's baggage: the subgraphs get the baggage, on the gateway's own trace", async () => {
+    tracing = tracingAt(0);
+    const request = tracing.startRequest('POST /graphql', { baggage: 'tenant=acme' });
+    expect(request.traceId).toMatch(/^[\da-f]{32}$/);
+    const sent = sentBy(request);
+    expect(sent.traceparent).toMatch(new RegExp(`^00-${request.traceId}-[\\da-f]{16}-00$`));
+    expect(sent.baggage).toBe('tenant=acme');
+  });
+
+  it('with no trace context and no baggage: a new trace, and only a traceparent sent', async () => {
+    tracing = tracingAt(0);
+    const request = tracing.startRequest('POST /graphql', {});
+    expect(sentBy(request)).toEqual({ traceparent: expect.stringMatching(new RegExp(`^00-${request.traceId}-[\\da-f]{16}-00$`)) });
+  });
+
   it('sampled: the subgraphs get the active span (the fetch span) as their parent', () => {
     tracing = tracingAt(1);
     const request = tracing.startRequest('POST /graphql', {});
