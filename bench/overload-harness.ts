@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
+import { isBuilt } from './built-gateway.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const PORTS = { accounts: 4201, products: 4202, reviews: 4203, gateway: 4211 } as const;
@@ -30,7 +31,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** A node child on `core` (when pinned); `priority` raises it (a negative nice value, when allowed). */
 export function spawnNode(core: number, args: string[], env: Record<string, string> = {}, priority = 0): ChildProcess {
-  const node = [process.execPath, ...TSX_NODE_ARGS, ...args];
+  const node = [process.execPath, ...(isBuilt(args) ? [] : TSX_NODE_ARGS), ...args];
   const onCore = pinned ? ['taskset', '-c', String(core), ...node] : node;
   const [command, ...rest] = priority < 0 && canRaisePriority ? ['nice', '-n', String(priority), ...onCore] : onCore;
   const child = spawn(command as string, rest, { cwd: ROOT, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -44,6 +44,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TSX_NODE_ARGS } from '../dev/node-args.ts';
+import { buildGateway, GATEWAY_MAIN, isBuilt } from './built-gateway.ts';
 import { setupCredentials, type CredentialSetup } from './credentials.ts';
 import { writeBenchChart } from './chart.ts';
 import { countSpans } from '../test/support/otlp.ts';
@@ -111,7 +112,7 @@ const twoCores = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSy
 const children: ChildProcess[] = [];
 
 function spawnPinned(core: number, args: string[], env: Record<string, string>, cwd = ROOT): ChildProcess {
-  const node = [process.execPath, ...TSX_NODE_ARGS, ...args];
+  const node = [process.execPath, ...(isBuilt(args) ? [] : TSX_NODE_ARGS), ...args];
   const [command, ...rest] = twoCores ? ['taskset', '-c', String(core), ...node] : node;
   const child = spawn(command as string, rest, { cwd, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
@@ -276,15 +277,17 @@ async function main() {
   await Promise.all(
     (['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnPinned(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }))),
   );
+  // The gateways as production runs them (./built-gateway.ts); the baseline is a script around Apollo's own JavaScript.
+  for (const root of VERSUS ? [ROOT, VERSUS] : [ROOT]) buildGateway(root);
   const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const baseline = spawnPinned(0, [...profile, 'bench/baseline-gateway.ts'], { BENCH_SUPERGRAPH: supergraphFile, PORT: String(PORTS.baseline) });
   const startFrontdesk = () =>
-    VERSUS ? spawnPinned(0, [...profile, 'gateway/main.ts', '--config', versusConfig(observedConfig)], {}, VERSUS) : spawnPinned(0, [...profile, 'gateway/main.ts', '--config', config], {});
-  const startObserved = () => spawnPinned(0, [...profile, 'gateway/main.ts', '--config', observedConfig], {});
+    VERSUS ? spawnPinned(0, [...profile, GATEWAY_MAIN, '--config', versusConfig(observedConfig)], {}, VERSUS) : spawnPinned(0, [...profile, GATEWAY_MAIN, '--config', config], {});
+  const startObserved = () => spawnPinned(0, [...profile, GATEWAY_MAIN, '--config', observedConfig], {});
   let frontdesk = startFrontdesk();
   let observed = OBSERVABILITY ? startObserved() : undefined;
   const telemetry = OBSERVABILITY ? await startTelemetrySinks() : undefined;
-  const frontdeskTls = spawnPinned(0, ['gateway/main.ts', '--config', credentials.tlsConfig], {});
+  const frontdeskTls = spawnPinned(0, [GATEWAY_MAIN, '--config', credentials.tlsConfig], {});
   await Promise.all([firstJsonLine(baseline), firstJsonLine(frontdesk), firstJsonLine(frontdeskTls), ...(observed ? [firstJsonLine(observed)] : [])]);
   const gateways: Record<Gateway, string> = {
     baseline: `http://127.0.0.1:${PORTS.baseline}/`,

@@ -25,6 +25,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countSpans } from '../test/support/otlp.ts';
+import { buildGateway, GATEWAY_MAIN } from './built-gateway.ts';
 import { cpuSeconds, firstJsonLine, PORTS, pinSelf, QUERIES, setup, spawnNode, stopChildren } from './overload-harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -71,7 +72,8 @@ ${process.env.BENCH_SAMPLING_METRICS === '1' ? 'metrics:\n  listen: { host: 127.
   );
   const subgraphEnv = { BENCH_GATEWAY_ISSUER: 'https://gateway.bench', BENCH_GATEWAY_JWKS: gatewayJwks };
   await Promise.all((['accounts', 'products', 'reviews'] as const).map((name) => firstJsonLine(spawnNode(1, ['bench/subgraph.ts', name], { ...subgraphEnv, PORT: String(PORTS[name]) }), 120_000)));
-  const gateway = spawnNode(0, [...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'gateway/main.ts', '--config', traced]);
+  buildGateway(ROOT);
+  const gateway = spawnNode(0, [...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), GATEWAY_MAIN, '--config', traced]);
   await firstJsonLine(gateway, 120_000);
 
   const block = async (share: number) => {
