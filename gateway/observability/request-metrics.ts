@@ -32,6 +32,7 @@ abstract class LabelledMetric<C> {
   readonly aggregator = 'sum';
   protected readonly entries: Array<Entry<C>> = [];
   #cells = new Map<string, Map<string, Map<string, C>>>();
+  #last: { a: string; b: string; c: string; cell: C } | undefined;
 
   constructor(options: Options) {
     if (options.labelNames.length > 3) throw new Error(`${options.name}: at most three labels`);
@@ -44,6 +45,15 @@ abstract class LabelledMetric<C> {
   protected abstract newCell(): C;
 
   protected cell(a: string, b: string, c: string): C {
+    // The label set of the last update: under load most updates repeat it (compared by identity, no hashing).
+    const last = this.#last;
+    if (last !== undefined && last.a === a && last.b === b && last.c === c) return last.cell;
+    const cell = this.#find(a, b, c);
+    this.#last = { a, b, c, cell };
+    return cell;
+  }
+
+  #find(a: string, b: string, c: string): C {
     let byA = this.#cells.get(a);
     if (byA === undefined) this.#cells.set(a, (byA = new Map()));
     let byB = byA.get(b);
@@ -61,6 +71,7 @@ abstract class LabelledMetric<C> {
   /** The registry's `resetMetrics()`. */
   reset(): void {
     this.#cells = new Map();
+    this.#last = undefined;
     this.entries.length = 0;
   }
 }

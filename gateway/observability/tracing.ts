@@ -88,8 +88,9 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
     tracer: trace.getTracer(TRACER_NAME, service.version),
     startRequest(name, requestHeaders) {
       // Only the W3C trace-context and baggage propagators are registered: with neither header there is nothing to extract.
-      const parent = requestHeaders.traceparent === undefined && requestHeaders.baggage === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, requestHeaders);
-      const remote = trace.getSpanContext(parent);
+      const bare = requestHeaders.traceparent === undefined && requestHeaders.baggage === undefined;
+      const parent = bare ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, requestHeaders);
+      const remote = bare ? undefined : trace.getSpanContext(parent);
       const continued = remote !== undefined && isSpanContextValid(remote);
       const traceId = continued ? remote.traceId : ids.generateTraceId();
       // The parent-based sampler's rule, without its per-call checks (the ids were just validated or made).
@@ -109,7 +110,7 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
         };
         return { traceId, span, context: trace.setSpan(parent, span), inject: injectActive, end };
       }
-      return unsampledTrace(traceId, continued ? remote : undefined, parent, ids);
+      return new UnsampledTrace(traceId, ids, bare ? undefined : { remote: continued ? remote : undefined, parent });
     },
     async shutdown() {
       await provider.shutdown();
@@ -148,7 +149,6 @@ class FrontdeskTracerProvider extends NodeTracerProvider {
   }
 }
 
-const noop = () => {};
 const injectActive = (headers: Record<string, string>) => propagation.inject(context.active(), headers);
 
 /**
@@ -156,27 +156,41 @@ const injectActive = (headers: Record<string, string>) => propagation.inject(con
  * or the propagator's checks (the trace id was just validated or made; the span id is the SDK's, made once
  * on the first subgraph fetch): the W3C trace-context format (https://www.w3.org/TR/trace-context/
  * "traceparent Header"), version 00, flags 00. A client's `baggage` goes through the propagator as before.
+ * One object per request and no closures: this is what 90 % of requests make at a 0.1 ratio.
  */
-function unsampledTrace(traceId: string, remote: SpanContext | undefined, parent: Context, ids: RequestIds): RequestTrace {
-  let traceparent: string | undefined;
-  const traceState = remote?.traceState?.serialize();
-  const baggage = propagation.getBaggage(parent) !== undefined;
-  return {
-    traceId,
-    span: undefined,
-    context: undefined,
-    inject(headers) {
-      traceparent ??= `00-${traceId}-${ids.generateSpanId()}-00`;
-      if (baggage) {
-        const spanId = traceparent.slice(36, 52);
-        propagation.inject(trace.setSpanContext(parent, { traceId, spanId, traceFlags: TraceFlags.NONE, ...(remote?.traceState ? { traceState: remote.traceState } : {}) }), headers);
-        return;
-      }
+class UnsampledTrace implements RequestTrace {
+  readonly traceId: string;
+  readonly span = undefined;
+  readonly context = undefined;
+  readonly #ids: RequestIds;
+  /** The client's trace context, when it sent a `traceparent` or `baggage` header. */
+  readonly #client: { remote: SpanContext | undefined; parent: Context } | undefined;
+  #traceparent: string | undefined;
+
+  constructor(traceId: string, ids: RequestIds, client: { remote: SpanContext | undefined; parent: Context } | undefined) {
+    this.traceId = traceId;
+    this.#ids = ids;
+    this.#client = client;
+  }
+
+  inject(headers: Record<string, string>): void {
+    const traceparent = (this.#traceparent ??= `00-${this.traceId}-${this.#ids.generateSpanId()}-00`);
+    const client = this.#client;
+    if (client === undefined) {
       headers.traceparent = traceparent;
-      if (traceState) headers.tracestate = traceState;
-    },
-    end: noop,
-  };
+      return;
+    }
+    const traceState = client.remote?.traceState;
+    if (propagation.getBaggage(client.parent) !== undefined) {
+      const spanContext = { traceId: this.traceId, spanId: traceparent.slice(36, 52), traceFlags: TraceFlags.NONE, ...(traceState ? { traceState } : {}) };
+      propagation.inject(trace.setSpanContext(client.parent, spanContext), headers);
+      return;
+    }
+    headers.traceparent = traceparent;
+    if (traceState) headers.tracestate = traceState.serialize();
+  }
+
+  end(): void {}
 }
 
 /**
