@@ -19,7 +19,7 @@ export function buildGateway(root: string): void {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** Whether a node child's script (its first argument that is not a flag) is built JavaScript, which runs without tsx. */
+/** Whether a node child runs the built gateway, which needs no tsx (a flag's value may come before it: `--cpu-prof-interval 250`). */
 export function isBuilt(args: readonly string[]): boolean {
-  return args.find((arg) => !arg.startsWith('-'))?.endsWith('.js') ?? false;
+  return args.includes(GATEWAY_MAIN);
 }
