@@ -23,30 +23,15 @@ export class RequestIds implements IdGenerator {
   readonly #fill: (bytes: Buffer) => void;
   #hex = '';
   #at = 0;
-  #next: string | undefined;
 
   /** `fill` writes fresh random bytes into the pool (a test's seam; node:crypto's CSPRNG otherwise). */
   constructor(fill: (bytes: Buffer) => void = randomFillSync) {
     this.#fill = fill;
   }
 
-  /** The id handed over by `useNext`, else a new one. */
-  generateTraceId = (): string => {
-    const next = this.#next;
-    if (next === undefined) return this.#random(32, ZERO_TRACE_ID);
-    this.#next = undefined;
-    return next;
-  };
+  generateTraceId = (): string => this.#random(32, ZERO_TRACE_ID);
 
   generateSpanId = (): string => this.#random(16, ZERO_SPAN_ID);
-
-  /**
-   * The trace id a request was just sampled on, for the span the SDK then starts: the next
-   * `generateTraceId` returns it (it is read back at once, synchronously).
-   */
-  useNext(traceId: string): void {
-    this.#next = traceId;
-  }
 
   #random(length: number, zero: string): string {
     for (;;) {

@@ -19,12 +19,13 @@
  * The provider is process-global (OpenTelemetry's API holds one): one traced gateway per process.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import type { TracingConfig } from '../config/types.ts';
 import { protobufTraceExporter } from './otlp-protobuf.ts';
+import { RecordedSpan, SPAN_LIMITS, type SpanScope } from './recorded-span.ts';
 import { RequestContextManager } from './request-context.ts';
 import { RequestIds } from './trace-ids.ts';
 import { SampledChildrenTracer } from './unsampled-spans.ts';
@@ -67,23 +68,23 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
   };
   // Protobuf is written straight from the spans into one buffer (./otlp-protobuf.ts); JSON, the SDK's, first
   // builds an object per span and attribute, then a string (`npm run bench:tracing`, docs/performance.md
-  // "Observability").
+  // "Observability"). Spans are encoded a batch at a time: encoding each as it ended cost more, the encoder
+  // being cold at each call (docs/performance.md "Observability", tenth pass).
   const exporter = config.otlp.protocol === 'http/json' ? new JsonTraceExporter(exporterConfig) : protobufTraceExporter(exporterConfig);
+  // Bounded: past 2 048 queued spans new ones are dropped rather than growing the heap.
+  const processor: SpanProcessor = new BatchSpanProcessor(exporter, { maxQueueSize: 2_048, scheduledDelayMillis: 1_000 });
   const ratio = config.sampler.ratio;
-  const root = new RequestRootSampler(new TraceIdRatioBasedSampler(ratio));
-  const sampler = new ParentBasedSampler({ root });
   const ids = new RequestIds();
   const contextManager = new RequestContextManager();
-  const provider = new FrontdeskTracerProvider(() => contextManager.idle, {
-    resource: resourceFromAttributes({ 'service.name': service.name, 'service.version': service.version }),
-    sampler,
-    idGenerator: ids,
-    // Bounded: past 2 048 queued spans new ones are dropped rather than growing the heap.
-    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 2_048, scheduledDelayMillis: 1_000 })],
-  });
+  const resource = resourceFromAttributes({ 'service.name': service.name, 'service.version': service.version });
+  const provider = new FrontdeskTracerProvider(
+    { idle: () => contextManager.idle, resource, processor, ids },
+    // The SDK's tracer makes only what frontdesk's spans do not cover: roots, and children of a remote parent.
+    { resource, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }), idGenerator: ids, spanLimits: SPAN_LIMITS, spanProcessors: [processor] },
+  );
   // Registers the provider, the W3C trace-context + baggage propagator and the context manager.
   provider.register({ contextManager });
-  const requestTracer = provider.sdkTracer(TRACER_NAME, service.version);
+  const requestScope = provider.scope(TRACER_NAME, service.version);
   return {
     tracer: trace.getTracer(TRACER_NAME, service.version),
     startRequest(name, requestHeaders) {
@@ -95,12 +96,9 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
       const traceId = continued ? remote.traceId : ids.generateTraceId();
       // The parent-based sampler's rule, without its per-call checks (the ids were just validated or made).
       if (continued ? (remote.traceFlags & TraceFlags.SAMPLED) !== 0 : Math.random() < ratio) {
-        // The SDK samples the span again: a remote parent's flag decides the same way; a new root is drawn already.
-        if (!continued) {
-          ids.useNext(traceId);
-          root.drawn();
-        }
-        const span = requestTracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
+        const spanContext: SpanContext = { traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.SAMPLED };
+        if (remote?.traceState) spanContext.traceState = remote.traceState;
+        const span = new RecordedSpan(requestScope, spanContext, name, SpanKind.SERVER, continued ? remote : undefined, {});
         contextManager.requestStarted();
         const end = (status: number) => {
           span.setAttribute('http.response.status_code', status);
@@ -130,22 +128,39 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
 const FOLDED_APOLLO_SPANS: ReadonlySet<string> = new Set(['gateway.validate', 'gateway.execute', 'gateway.postprocessing']);
 const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
 
-/** Every tracer it hands out, frontdesk's and Apollo Gateway's, makes spans only under a sampled parent (./unsampled-spans.ts). */
+/**
+ * Every tracer it hands out, frontdesk's and Apollo Gateway's, makes spans only under a sampled parent, and
+ * records a recorded span's children itself (./unsampled-spans.ts, ./recorded-span.ts). One tracer and one
+ * instrumentation scope per name and version, as the SDK keeps them: the exporter groups spans by scope.
+ */
 class FrontdeskTracerProvider extends NodeTracerProvider {
-  readonly #idle: () => boolean;
+  readonly #recording: Omit<SpanScope, 'instrumentationScope'> & { idle: () => boolean };
+  readonly #tracers = new Map<string, { tracer: Tracer; scope: SpanScope }>();
 
-  constructor(idle: () => boolean, config: ConstructorParameters<typeof NodeTracerProvider>[0]) {
+  constructor(recording: Omit<SpanScope, 'instrumentationScope'> & { idle: () => boolean }, config: ConstructorParameters<typeof NodeTracerProvider>[0]) {
     super(config);
-    this.#idle = idle;
+    this.#recording = recording;
   }
 
   override getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
-    return new SampledChildrenTracer(super.getTracer(name, version, options), { idle: this.#idle, ...(name === APOLLO_GATEWAY_TRACER ? { fold: FOLDED_APOLLO_SPANS } : {}) });
+    return this.#entry(name, version, options).tracer;
   }
 
-  /** The SDK's own tracer, for the one span with no parent of its own: a request's. */
-  sdkTracer(name: string, version: string): Tracer {
-    return super.getTracer(name, version);
+  /** The scope a request's own span is recorded in (`startRequest`). */
+  scope(name: string, version: string): SpanScope {
+    return this.#entry(name, version).scope;
+  }
+
+  #entry(name: string, version?: string, options?: { schemaUrl?: string }): { tracer: Tracer; scope: SpanScope } {
+    const key = `${name}@${version ?? ''}:${options?.schemaUrl ?? ''}`;
+    let entry = this.#tracers.get(key);
+    if (!entry) {
+      const { idle, resource, processor, ids } = this.#recording;
+      const scope: SpanScope = { resource, processor, ids, instrumentationScope: { name, ...(version !== undefined ? { version } : {}), ...(options?.schemaUrl !== undefined ? { schemaUrl: options.schemaUrl } : {}) } };
+      const tracer = new SampledChildrenTracer(super.getTracer(name, version, options), { idle, scope, ...(name === APOLLO_GATEWAY_TRACER ? { fold: FOLDED_APOLLO_SPANS } : {}) });
+      this.#tracers.set(key, (entry = { tracer, scope }));
+    }
+    return entry;
   }
 }
 
@@ -191,34 +206,4 @@ class UnsampledTrace implements RequestTrace {
   }
 
   end(): void {}
-}
-
-/**
- * The root of the SDK's parent-based sampler. A request's span is sampled already (`startRequest` drew it at
- * the ratio: the same probability as the trace-id ratio rule, without validating the id and reading its bits
- * again on each of the 90 % of requests left out). Any other new root, which frontdesk does not make, falls
- * to the SDK's trace-id ratio sampler.
- */
-class RequestRootSampler implements Sampler {
-  readonly #byTraceId: Sampler;
-  #drawn = false;
-
-  constructor(byTraceId: Sampler) {
-    this.#byTraceId = byTraceId;
-  }
-
-  /** The next root asked about is the request span just drawn for; it is read back at once, synchronously. */
-  drawn(): void {
-    this.#drawn = true;
-  }
-
-  shouldSample(parent: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
-    if (!this.#drawn) return this.#byTraceId.shouldSample(parent, traceId, name, kind, attributes, links);
-    this.#drawn = false;
-    return { decision: SamplingDecision.RECORD_AND_SAMPLED };
-  }
-
-  toString(): string {
-    return `RequestRoot{${this.#byTraceId.toString()}}`;
-  }
 }

@@ -9,8 +9,9 @@
  * - with no parent at all — an unsampled request runs in no context (./tracing.ts `startRequest`) — a
  *   non-recording span with the invalid span context stands for it;
  *
- * and the active context stays as it is. Only children of a sampled parent, and spans that ask to be a
- * root (`root: true`), go to the SDK. A request's own span is the SDK's, started by `startRequest`.
+ * and the active context stays as it is. A child of a recorded span is recorded (./recorded-span.ts);
+ * spans that ask to be a root (`root: true`) and children of a remote sampled parent go to the SDK's
+ * tracer. A request's own span is started by ./tracing.ts `startRequest`.
  * While no sampled request is in flight (`idle`, from ./request-context.ts) no context can hold a sampled
  * parent, so the stand-in is given without reading the active context at all: at a 0.1 ratio that is
  * most of the time, and Apollo Gateway starts five spans or more per request.
@@ -22,6 +23,7 @@
  * `gateway.request` records validation and execution errors itself (docs/performance.md "Observability").
  */
 import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { recordChild, type SpanScope } from './recorded-span.ts';
 
 const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 const never = () => false;
@@ -30,17 +32,24 @@ export class SampledChildrenTracer implements Tracer {
   readonly #inner: Tracer;
   readonly #fold: ReadonlySet<string> | undefined;
   readonly #idle: () => boolean;
+  readonly #scope: SpanScope | undefined;
 
-  constructor(inner: Tracer, options: { fold?: ReadonlySet<string>; idle?: () => boolean } = {}) {
+  /**
+   * `inner` makes the spans nothing here decides: roots, and children of a remote sampled parent. With a
+   * `scope`, a child of a recorded span is a RecordedSpan of that scope (./recorded-span.ts); without, the
+   * inner tracer's.
+   */
+  constructor(inner: Tracer, options: { fold?: ReadonlySet<string>; idle?: () => boolean; scope?: SpanScope } = {}) {
     this.#inner = inner;
     this.#fold = options.fold;
     this.#idle = options.idle ?? never;
+    this.#scope = options.scope;
   }
 
-  startSpan(name: string, options?: SpanOptions, parentContext?: Context): Span {
-    if (!options?.root && this.#idle()) return NO_SPAN;
+  startSpan(name: string, options: SpanOptions = {}, parentContext?: Context): Span {
+    if (!options.root && this.#idle()) return NO_SPAN;
     const parent = parentContext ?? context.active();
-    return this.#standIn(name, parent, options) ?? this.#inner.startSpan(name, options, parent);
+    return this.#standIn(name, parent, options) ?? this.#record(name, parent, options) ?? this.#inner.startSpan(name, options, parent);
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
@@ -53,22 +62,31 @@ export class SampledChildrenTracer implements Tracer {
     const active = context.active();
     const parentContext = arg4 === undefined ? active : (arg3 as Context);
     const span = this.#standIn(name, parentContext, options);
-    if (!span) return this.#inner.startActiveSpan(name, options, parentContext, fn);
-    return (parentContext === active ? fn(span) : context.with(parentContext, fn as (span: Span) => unknown, undefined, span)) as ReturnType<F>;
+    if (span) return (parentContext === active ? fn(span) : context.with(parentContext, fn as (span: Span) => unknown, undefined, span)) as ReturnType<F>;
+    const recorded = this.#record(name, parentContext, options);
+    if (!recorded) return this.#inner.startActiveSpan(name, options, parentContext, fn);
+    return context.with(trace.setSpan(parentContext, recorded), fn as (span: Span) => unknown, undefined, recorded) as ReturnType<F>;
   }
 
-  #standIn(name: string, parentContext: Context, options: SpanOptions | undefined): Span | undefined {
+  #standIn(name: string, parentContext: Context, options: SpanOptions): Span | undefined {
     const span = standIn(parentContext, options);
     if (span || !this.#fold?.has(name)) return span;
     // Folded into its sampled parent: a stand-in that carries the parent's context and records nothing.
-    const parent = options?.root ? undefined : trace.getSpan(parentContext);
+    const parent = options.root ? undefined : trace.getSpan(parentContext);
     return parent && trace.wrapSpanContext(parent.spanContext());
+  }
+
+  /** A child of a recorded span (standIn has ruled out the rest but roots and remote parents). */
+  #record(name: string, parentContext: Context, options: SpanOptions): Span | undefined {
+    if (!this.#scope || options.root) return undefined;
+    const parent = trace.getSpan(parentContext);
+    return parent?.isRecording() ? recordChild(this.#scope, parent.spanContext(), name, options) : undefined;
   }
 }
 
 /** What stands for a span that would not be recorded (the unsampled parent, or no span), else undefined. */
-function standIn(parentContext: Context, options: SpanOptions | undefined): Span | undefined {
-  if (options?.root) return undefined;
+function standIn(parentContext: Context, options: SpanOptions): Span | undefined {
+  if (options.root) return undefined;
   const parent = trace.getSpan(parentContext);
   if (parent === undefined) return NO_SPAN;
   if (parent.isRecording()) return undefined;

@@ -1,6 +1,6 @@
 /**
  * gateway/observability/trace-ids.ts: W3C trace and span ids (lowercase hex, 32 and 16 digits, never all
- * zeros), drawn afresh each time, and a trace id handed over once by `useNext`.
+ * zeros), drawn afresh each time.
  */
 import { describe, expect, it } from 'vitest';
 import { RequestIds } from '../../../gateway/observability/trace-ids.ts';
@@ -25,12 +25,5 @@ describe('request ids', () => {
     expect(first).toBe('ab'.repeat(16));
     expect(refills).toBe(2);
     expect(ids.generateSpanId()).toBe('ab'.repeat(8));
-  });
-
-  it('hands over the trace id a request was sampled on, once', () => {
-    const ids = new RequestIds();
-    ids.useNext('4bf92f3577b34da6a3ce929d0e0e4736');
-    expect(ids.generateTraceId()).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
-    expect(ids.generateTraceId()).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 });

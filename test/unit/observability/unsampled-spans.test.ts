@@ -2,11 +2,15 @@
  * gateway/observability/unsampled-spans.ts against the real SDK: under an unsampled parent, or with no
  * parent at all, no span is made and the context is left alone, yet an unsampled trace context still
  * propagates; children of a sampled parent and explicit roots are the SDK's ordinary behaviour (the
- * parent-based sampler, here with every new root sampled).
+ * parent-based sampler, here with every new root sampled), except that with a scope a recorded span's
+ * children are frontdesk's RecordedSpans.
  */
-import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, InMemorySpanExporter, NodeTracerProvider, ParentBasedSampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { RecordedSpan, type SpanScope } from '../../../gateway/observability/recorded-span.ts';
+import { RequestIds } from '../../../gateway/observability/trace-ids.ts';
 import { SampledChildrenTracer } from '../../../gateway/observability/unsampled-spans.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -87,6 +91,42 @@ describe('every other span goes to the SDK', () => {
       expect(span.parentSpanContext).toBeUndefined();
       expect(span.spanContext().traceId).not.toBe(TRACE);
     }
+  });
+});
+
+describe('with a scope: the children of a recorded span are recorded by frontdesk (recorded-span.ts)', () => {
+  const scope: SpanScope = { resource: resourceFromAttributes({ 'service.name': 'test' }), instrumentationScope: { name: 'recording' }, processor: new SimpleSpanProcessor(exporter), ids: new RequestIds() };
+  const recording = new SampledChildrenTracer(provider.getTracer('recording'), { scope });
+
+  it('a child of a recorded span is a RecordedSpan under it, active for its callback and exported when it ends', () => {
+    const root = tracer.startSpan('request', { root: true });
+    const seen = context.with(trace.setSpan(ROOT_CONTEXT, root), () =>
+      recording.startActiveSpan('child', { kind: SpanKind.CLIENT, attributes: { 'server.port': 4002 } }, (child) => {
+        const grandchild = recording.startSpan('grandchild');
+        grandchild.end();
+        child.end();
+        return { child, grandchild, sent: traceparent() };
+      }),
+    );
+    root.end();
+    expect(seen.child).toBeInstanceOf(RecordedSpan);
+    expect(seen.grandchild).toBeInstanceOf(RecordedSpan);
+    expect(seen.sent).toBe(`00-${root.spanContext().traceId}-${seen.child.spanContext().spanId}-01`);
+    const [grandchild, child] = exporter.getFinishedSpans();
+    expect(child).toMatchObject({ name: 'child', kind: SpanKind.CLIENT, attributes: { 'server.port': 4002 }, parentSpanContext: root.spanContext(), instrumentationScope: { name: 'recording' } });
+    expect(child?.spanContext()).toMatchObject({ traceId: root.spanContext().traceId, traceFlags: TraceFlags.SAMPLED });
+    expect(grandchild?.parentSpanContext).toBe(child?.spanContext());
+  });
+
+  it("a child of a remote sampled parent, and a root, are still the SDK's", () => {
+    const remote = recording.startSpan('under the client', {}, remoteParent(TraceFlags.SAMPLED));
+    const root = recording.startSpan('root', { root: true });
+    for (const span of [remote, root]) {
+      expect(span).not.toBeInstanceOf(RecordedSpan);
+      expect(span.isRecording()).toBe(true);
+      span.end();
+    }
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['under the client', 'root']);
   });
 });
 
