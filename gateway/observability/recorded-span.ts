@@ -19,8 +19,12 @@ import { diag, SpanKind, SpanStatusCode, TraceFlags, type Attributes, type Attri
 import { hrTimeDuration, isAttributeValue, isTimeInput, isTimeInputHrTime, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
 import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-node';
 
-/** The SDK's default span limits (no value length limit); ./tracing.ts gives the SDK's provider the same. */
-export const SPAN_LIMITS = { attributeCountLimit: 128, linkCountLimit: 128, eventCountLimit: 128, attributePerEventCountLimit: 128, attributePerLinkCountLimit: 128 } as const;
+/**
+ * The SDK's default span limits (no value length limit). ./tracing.ts gives the SDK's provider the same, all
+ * of them, so that the SDK's `OTEL_*_LIMIT` environment variables cannot make its spans differ from these:
+ * frontdesk's tracing is configured by its config file alone (docs/production.md "Traces").
+ */
+export const SPAN_LIMITS = { attributeCountLimit: 128, attributeValueLengthLimit: Infinity, linkCountLimit: 128, eventCountLimit: 128, attributePerEventCountLimit: 128, attributePerLinkCountLimit: 128 } as const;
 
 /** What all spans of one tracer share. */
 export interface SpanScope {

@@ -104,6 +104,25 @@ describe('a RecordedSpan', () => {
     expect(Buffer.from(encodeTraceExportRequest([ours.span])).equals(Buffer.from(encodeTraceExportRequest([expected])))).toBe(true);
   });
 
+  it("keeps the same limits as the SDK's spans whatever the SDK's OTEL_*_LIMIT variables say", () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '8', OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '2', OTEL_SPAN_EVENT_COUNT_LIMIT: '1' });
+    try {
+      const sdk = sdkSpan('limits', SpanKind.INTERNAL);
+      const ours = recordedSpan('limits', SpanKind.INTERNAL);
+      for (const span of [sdk.span, ours.span]) {
+        span.setAttributes({ long: 'x'.repeat(1_000), b: 2, c: 3 });
+        span.addEvent('one', START + 1);
+        span.addEvent('two', START + 2);
+        span.end(START + 3);
+      }
+      expect(fields(ours.span)).toEqual(fields(sdk.finished()));
+      expect([ours.span.attributes.long, ours.span.events.length]).toEqual(['x'.repeat(1_000), 2]);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('keeps the last events and links past the limits, counting the dropped ones', () => {
     const sdk = sdkSpan('busy', SpanKind.INTERNAL);
     const ours = recordedSpan('busy', SpanKind.INTERNAL);
