@@ -120,12 +120,21 @@ export function startTracing(config: TracingConfig, service: { name: string; ver
 }
 
 /**
- * Apollo Gateway's spans folded into their parent `gateway.request` (./unsampled-spans.ts): validation and
- * result post-processing, short and synchronous; and execution, which only brackets the fetch spans that
- * are kept (each `gateway.fetch` and its subgraph's CLIENT span). A sampled request's tracing cost grows
+ * Apollo Gateway's spans folded into their parent (./unsampled-spans.ts): validation and result
+ * post-processing, short and synchronous; and execution, which only brackets the fetch spans that are kept
+ * (each `gateway.fetch` and its subgraph's CLIENT span). A sampled request's tracing cost grows
  * with its spans (docs/performance.md "Observability"), and a trace reader loses no step.
  */
 const FOLDED_APOLLO_SPANS: ReadonlySet<string> = new Set(['gateway.validate', 'gateway.execute', 'gateway.postprocessing']);
+/**
+ * And `gateway.request` merged into the request's SERVER span (./unsampled-spans.ts `MergedSpan`): its
+ * attributes (operation name and type) and its status (ERROR when the response carries errors) go on the
+ * SERVER span, whose children the plan and fetch spans then are. It spanned Apollo Gateway's execution,
+ * which the SERVER span holds along with `authenticate`, parsing and the response: one span of five in a
+ * sampled one-fetch request, for no step a trace reader could not see otherwise (docs/performance.md
+ * "Observability", eleventh pass).
+ */
+const MERGED_APOLLO_SPANS: ReadonlySet<string> = new Set(['gateway.request']);
 const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
 
 /**
@@ -157,7 +166,7 @@ class FrontdeskTracerProvider extends NodeTracerProvider {
     if (!entry) {
       const { idle, resource, processor, ids } = this.#recording;
       const scope: SpanScope = { resource, processor, ids, instrumentationScope: { name, ...(version !== undefined ? { version } : {}), ...(options?.schemaUrl !== undefined ? { schemaUrl: options.schemaUrl } : {}) } };
-      const tracer = new SampledChildrenTracer(super.getTracer(name, version, options), { idle, scope, ...(name === APOLLO_GATEWAY_TRACER ? { fold: FOLDED_APOLLO_SPANS } : {}) });
+      const tracer = new SampledChildrenTracer(super.getTracer(name, version, options), { idle, scope, ...(name === APOLLO_GATEWAY_TRACER ? { fold: FOLDED_APOLLO_SPANS, merge: MERGED_APOLLO_SPANS } : {}) });
       this.#tracers.set(key, (entry = { tracer, scope }));
     }
     return entry;

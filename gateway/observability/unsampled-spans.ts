@@ -19,10 +19,16 @@
  * A tracer may also be told span names to fold into their parent (`fold`): even in a sampled request they
  * get a non-recording stand-in with the parent's span context, so the work is inside the parent's span and
  * what the caller does to its span (attributes, status, `end()`) goes nowhere. For Apollo Gateway's
- * `gateway.validate`, `gateway.execute` and `gateway.postprocessing` (./tracing.ts): the parent
- * `gateway.request` records validation and execution errors itself (docs/performance.md "Observability").
+ * `gateway.validate`, `gateway.execute` and `gateway.postprocessing` (./tracing.ts): their parent,
+ * `gateway.request`, is marked ERROR when the response carries errors (docs/performance.md "Observability").
+ *
+ * And span names to merge into their parent (`merge`): under a recorded parent the caller gets a
+ * `MergedSpan`, which writes what the caller records (attributes, events, exceptions, status) on the parent
+ * and leaves the parent's end to its owner. For Apollo Gateway's `gateway.request`, merged into the
+ * request's SERVER span (./tracing.ts): the operation's name and type, and its error status, are then on
+ * the trace's gateway span itself, one span fewer per sampled request.
  */
-import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Attributes, type AttributeValue, type Context, type Exception, type Link, type Span, type SpanContext, type SpanOptions, type SpanStatus, type TimeInput, type Tracer } from '@opentelemetry/api';
 import { recordChild, type SpanScope } from './recorded-span.ts';
 
 const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
@@ -31,6 +37,7 @@ const never = () => false;
 export class SampledChildrenTracer implements Tracer {
   readonly #inner: Tracer;
   readonly #fold: ReadonlySet<string> | undefined;
+  readonly #merge: ReadonlySet<string> | undefined;
   readonly #idle: () => boolean;
   readonly #scope: SpanScope | undefined;
 
@@ -39,9 +46,10 @@ export class SampledChildrenTracer implements Tracer {
    * `scope`, a child of a recorded span is a RecordedSpan of that scope (./recorded-span.ts); without, the
    * inner tracer's.
    */
-  constructor(inner: Tracer, options: { fold?: ReadonlySet<string>; idle?: () => boolean; scope?: SpanScope } = {}) {
+  constructor(inner: Tracer, options: { fold?: ReadonlySet<string>; merge?: ReadonlySet<string>; idle?: () => boolean; scope?: SpanScope } = {}) {
     this.#inner = inner;
     this.#fold = options.fold;
+    this.#merge = options.merge;
     this.#idle = options.idle ?? never;
     this.#scope = options.scope;
   }
@@ -70,9 +78,15 @@ export class SampledChildrenTracer implements Tracer {
 
   #standIn(name: string, parentContext: Context, options: SpanOptions): Span | undefined {
     const span = standIn(parentContext, options);
-    if (span || !this.#fold?.has(name)) return span;
+    if (span || options.root) return span;
+    if (this.#merge?.has(name)) {
+      // Merged into its recorded parent (a remote sampled parent, which records nothing here, is left to the SDK).
+      const parent = trace.getSpan(parentContext);
+      return parent?.isRecording() ? new MergedSpan(parent, options) : undefined;
+    }
+    if (!this.#fold?.has(name)) return undefined;
     // Folded into its sampled parent: a stand-in that carries the parent's context and records nothing.
-    const parent = options.root ? undefined : trace.getSpan(parentContext);
+    const parent = trace.getSpan(parentContext);
     return parent && trace.wrapSpanContext(parent.spanContext());
   }
 
@@ -94,4 +108,67 @@ function standIn(parentContext: Context, options: SpanOptions): Span | undefined
   // A remote parent (the client's, or the gateway's as a subgraph sees it) is non-recording but may be sampled.
   if ((spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 && isSpanContextValid(spanContext)) return undefined;
   return parent;
+}
+
+/**
+ * A span merged into its recorded parent: what the caller records goes on the parent, whose end is its
+ * owner's (`end()` and `updateName` here change nothing). Its span context, and so the context its children
+ * and subgraphs see, is the parent's.
+ */
+class MergedSpan implements Span {
+  readonly #parent: Span;
+
+  constructor(parent: Span, options: SpanOptions) {
+    this.#parent = parent;
+    if (options.attributes) parent.setAttributes(options.attributes);
+    if (options.links) parent.addLinks(options.links);
+  }
+
+  spanContext(): SpanContext {
+    return this.#parent.spanContext();
+  }
+
+  isRecording(): boolean {
+    return this.#parent.isRecording();
+  }
+
+  setAttribute(key: string, value: AttributeValue): this {
+    this.#parent.setAttribute(key, value);
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    this.#parent.setAttributes(attributes);
+    return this;
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    this.#parent.addEvent(name, attributesOrTime, time);
+    return this;
+  }
+
+  addLink(link: Link): this {
+    this.#parent.addLink(link);
+    return this;
+  }
+
+  addLinks(links: Link[]): this {
+    this.#parent.addLinks(links);
+    return this;
+  }
+
+  setStatus(status: SpanStatus): this {
+    this.#parent.setStatus(status);
+    return this;
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    this.#parent.recordException(exception, time);
+  }
+
+  updateName(): this {
+    return this;
+  }
+
+  end(): void {}
 }

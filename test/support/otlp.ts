@@ -24,6 +24,8 @@ export interface OtlpSpan {
   kind: number;
   attributes: OtlpAttribute[];
   events?: Array<{ name: string; attributes: OtlpAttribute[] }>;
+  /** Status: code 0 unset, 1 ok, 2 error. */
+  status?: { code: number; message?: string };
 }
 
 export interface OtlpTraceExport {
@@ -93,9 +95,11 @@ function scalar(message: Buffer, field: number): Value | undefined {
   return decodeMessage(message).find(([number]) => number === field)?.[1];
 }
 
-/** trace.proto Span: trace_id 1, span_id 2, parent_span_id 4, name 5, kind 6, attributes 9, events 11. */
+/** trace.proto Span: trace_id 1, span_id 2, parent_span_id 4, name 5, kind 6, attributes 9, events 11, status 15 (message 2, code 3). */
 function span(message: Buffer): OtlpSpan {
   const parent = scalar(message, 4) as Buffer | undefined;
+  const status = scalar(message, 15) as Buffer | undefined;
+  const statusMessage = status && (scalar(status, 2) as Buffer | undefined)?.toString('utf8');
   const events = fieldsOf(message, 11).map((event) => ({ name: (scalar(event, 2) as Buffer | undefined)?.toString('utf8') ?? '', attributes: fieldsOf(event, 3).map(keyValue) }));
   return {
     traceId: (scalar(message, 1) as Buffer).toString('hex'),
@@ -105,6 +109,7 @@ function span(message: Buffer): OtlpSpan {
     kind: Number(scalar(message, 6) ?? 0n),
     attributes: fieldsOf(message, 9).map(keyValue),
     ...(events.length > 0 ? { events } : {}),
+    status: { code: Number((status && scalar(status, 3)) ?? 0n), ...(statusMessage ? { message: statusMessage } : {}) },
   };
 }
 

@@ -5,7 +5,7 @@
  * parent-based sampler, here with every new root sampled), except that with a scope a recorded span's
  * children are frontdesk's RecordedSpans.
  */
-import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, InMemorySpanExporter, NodeTracerProvider, ParentBasedSampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -178,6 +178,51 @@ describe('span names folded into their parent (Apollo Gateway validate and postp
     expect(folding.startSpan('gateway.validate', {}, ROOT_CONTEXT).isRecording()).toBe(false);
     folding.startSpan('gateway.validate', { root: true }, ROOT_CONTEXT).end();
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['gateway.validate']);
+  });
+});
+
+describe('span names merged into their recorded parent (Apollo Gateway request, into the SERVER span)', () => {
+  const merging = new SampledChildrenTracer(provider.getTracer('merging'), { merge: new Set(['gateway.request']) });
+
+  it('record on the parent, in its context; the parent ends when its owner ends it, with what the caller recorded', async () => {
+    const server = tracer.startSpan('POST /graphql', { root: true, kind: SpanKind.SERVER, attributes: { 'http.route': 'graphql' } });
+    const seen = await context.with(trace.setSpan(ROOT_CONTEXT, server), () =>
+      merging.startActiveSpan('gateway.request', { attributes: { 'graphql.operation.name': 'Top' } }, async (request: Span) => {
+        await Promise.resolve();
+        request.setAttributes({ 'graphql.operation.type': 'query' });
+        request.recordException(new Error('Cannot query field "nope" on type "Query".'));
+        request.setStatus({ code: SpanStatusCode.ERROR, message: 'validation' });
+        merging.startSpan('gateway.plan').end();
+        request.updateName('renamed');
+        request.end();
+        return { request, active: trace.getActiveSpan(), sent: traceparent(), recordingAfterEnd: request.isRecording() };
+      }),
+    );
+    expect(seen.active).toBe(server);
+    expect(seen.request.spanContext()).toEqual(server.spanContext());
+    expect(seen.sent).toBe(`00-${server.spanContext().traceId}-${server.spanContext().spanId}-01`);
+    // The caller's end() is not the parent's.
+    expect(seen.recordingAfterEnd).toBe(true);
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['gateway.plan']);
+    server.end();
+    const [plan, ended] = exporter.getFinishedSpans();
+    expect(plan?.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(ended?.name).toBe('POST /graphql');
+    expect(ended?.attributes).toEqual({ 'http.route': 'graphql', 'graphql.operation.name': 'Top', 'graphql.operation.type': 'query' });
+    expect(ended?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'validation' });
+    expect(ended?.events.map((e) => [e.name, e.attributes?.['exception.message']])).toEqual([['exception', 'Cannot query field "nope" on type "Query".']]);
+    // After the parent ended, the merged span records nothing more.
+    expect(seen.request.isRecording()).toBe(false);
+  });
+
+  it('under an unsampled parent, with no parent, or under a remote sampled one, are what any other span is there', () => {
+    const unsampled = remoteParent(TraceFlags.NONE);
+    expect(merging.startSpan('gateway.request', {}, unsampled)).toBe(trace.getSpan(unsampled));
+    expect(merging.startSpan('gateway.request', {}, ROOT_CONTEXT).isRecording()).toBe(false);
+    const child = merging.startSpan('gateway.request', {}, remoteParent(TraceFlags.SAMPLED));
+    expect(child.isRecording()).toBe(true);
+    child.end();
+    expect(exporter.getFinishedSpans().map((s) => [s.name, s.parentSpanContext?.spanId])).toEqual([['gateway.request', PARENT]]);
   });
 });
 
