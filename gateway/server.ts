@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import type { JSONWebKeySet } from 'jose';
+import { constructWithoutTelemetry } from './apollo/no-reporting.ts';
 import { rateLimitPlugin } from './apollo/rate-limit.ts';
 import { createApolloServer } from './apollo/server.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
@@ -97,7 +98,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const agents = createSubgraphAgents(config);
   const onOverloadEvent = bothListeners(options.onOverloadEvent, observability.onOverloadEvent);
   const guardFor = createSubgraphGuards(config, log, onOverloadEvent, options.now);
-  const gateway = new ApolloGateway({
+  // Apollo Gateway's own telemetry to Apollo off (gateway/apollo/no-reporting.ts).
+  const gateway = constructWithoutTelemetry(() => new ApolloGateway({
     supergraphSdl: supergraph.hook,
     logger: apolloLogger(log),
     buildService: ({ name, url }) => {
@@ -119,7 +121,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       });
       return observability.dataSource(source, { name, url: subgraphUrl });
     },
-  });
+  }));
   const onRateLimitEvent = bothListeners<RateLimitEvent>(options.onRateLimitEvent, observability.onRateLimitEvent);
   const limiter = config.rateLimit ? createRateLimiter(config.rateLimit, { shared, log, onEvent: onRateLimitEvent }) : undefined;
   const rateLimit = limiter && config.rateLimit ? [rateLimitPlugin(limiter, config.rateLimit.cost)] : [];

@@ -1,7 +1,7 @@
 /**
  * Apollo Server over Apollo Gateway, configured for frontdesk: request limits, the gateway's own
- * authorization check, JSON-only compact responses, APQ off, CSRF prevention on, production masking, and
- * the operation-errors plugin.
+ * authorization check, JSON-only compact responses, APQ off, CSRF prevention on, production masking, no
+ * reporting to Apollo Studio, and the operation-errors plugin.
  */
 import type { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -10,6 +10,7 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { GatewayContext } from '../context.ts';
 import { apolloLogger, type Logger } from '../log.ts';
 import { requestLimits } from './limits.ts';
+import { noReportingPlugins } from './no-reporting.ts';
 import { maskUnexpected, operationErrorsPlugin } from './operation-errors.ts';
 
 /**
@@ -42,6 +43,7 @@ export function createApolloServer(
     formatError: config.production ? maskUnexpected : (formatted) => formatted,
     // The gateway's own @authenticated/@requiresScopes check removes denied fields before planning
     // (docs/authorization.md "Enforced at the gateway too").
-    plugins: [...limits.plugins, ...beforeAuthorization, gatewayAuthorizationPlugin({ log }), operationErrorsPlugin(), ...plugins],
+    // No usage or schema reporting to Apollo Studio, whatever APOLLO_* variables are set (./no-reporting.ts).
+    plugins: [...noReportingPlugins(), ...limits.plugins, ...beforeAuthorization, gatewayAuthorizationPlugin({ log }), operationErrorsPlugin(), ...plugins],
   });
 }
