@@ -17,7 +17,7 @@
  * the rounds and from BENCH_SIDE_BY_SIDE_ROUNDS (default 6) rounds where frontdesk and observed are under
  * load at the same moment, sharing core 0 (what else the machine runs then falls on both alike), on
  * BENCH_SIDE_BY_SIDE_PAIRS (default 3) pairs of processes started afresh, each pair warmed up together
- * (BENCH_PAIR_WARMUP seconds, default 20).
+ * (BENCH_PAIR_WARMUP seconds, default 60).
  * BENCH_OBSERVED=metrics or tracing turns on only that one in the observed gateway (none: neither, an A/A
  * check of the method itself); BENCH_SAMPLE_RATIO sets its sample ratio (default 0.1).
  * BENCH_SOAK=<seconds> (`npm run bench:soak`: 300 s, 10 000 tokens) then loads frontdesk alone with the
@@ -66,11 +66,14 @@ const SIDE_BY_SIDE_ROUNDS = Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 6);
  */
 const SIDE_BY_SIDE_PAIRS = Math.max(1, Math.min(Number(process.env.BENCH_SIDE_BY_SIDE_PAIRS ?? 3), SIDE_BY_SIDE_ROUNDS));
 /**
- * Seconds of side-by-side load on a fresh pair before its rounds. The first pair has run the sequential
- * rounds by then (~30 s of load each); with 6 s the observed gateway, more code to compile, measured 5–9 %
- * lower in a fresh pair's first one-fetch round than in its next two, where A/A pairs showed no such step.
+ * Seconds of side-by-side load on each pair, the first included, before its rounds: a steady state, what a
+ * gateway serving for hours runs in, not its JIT's warm-up. With 6 s the observed gateway, more code to
+ * compile, measured 5–9 % lower in a fresh pair's first one-fetch round than in its next two, where A/A
+ * pairs showed no such step; with 20 s, on a machine serving half as many requests in that time, observed
+ * ÷ frontdesk read 0.901 × on one-fetch against 0.955 × with 60 s (docs/performance.md "Observability",
+ * twelfth pass).
  */
-const PAIR_WARMUP = Number(process.env.BENCH_PAIR_WARMUP ?? 20);
+const PAIR_WARMUP = Number(process.env.BENCH_PAIR_WARMUP ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TOKEN_POOL = Number(process.env.BENCH_TOKENS ?? 200);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/latest.json');
@@ -357,7 +360,7 @@ async function main() {
           await Promise.all([firstJsonLine(frontdesk), firstJsonLine(observed)]);
           [pids.frontdesk, pids.observed] = [frontdesk.pid, observed.pid];
         }
-        await bothAtOnce(pair > 0 ? PAIR_WARMUP : WARMUP);
+        await bothAtOnce(PAIR_WARMUP);
       }
       const [f, o] = await bothAtOnce(DURATION);
       sideBySide[queryName]?.push({ pair, rps: +(o.rps / f.rps).toFixed(3), cpuUs: +(o.cpuUs / f.cpuUs).toFixed(3) });
